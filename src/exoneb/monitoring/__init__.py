@@ -1,0 +1,1 @@
+"""Step 4 of a session: observations, alerts, adverse events and discharge."""

@@ -1,0 +1,1 @@
+"""Patient registry, consent and the patient's prescribed respiratory care."""

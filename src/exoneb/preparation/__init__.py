@@ -1,0 +1,1 @@
+"""Step 2 of a session: product lots, dose preparation and the second-person check."""

@@ -1,0 +1,1 @@
+"""Protocol files: eligibility rules, dose levels and thresholds, versioned as data."""

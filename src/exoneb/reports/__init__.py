@@ -1,0 +1,1 @@
+"""Session and patient reports, plots, CSV and FHIR R4 export."""

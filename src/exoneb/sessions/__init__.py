@@ -1,0 +1,1 @@
+"""The therapy-session state machine that ties the four steps together."""

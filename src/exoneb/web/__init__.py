@@ -1,0 +1,1 @@
+"""The web application: app factory, shared page layout and static assets."""
