@@ -1,0 +1,1 @@
+"""Vendored GLI spirometry lookup tables (package data; see ``SOURCES.md``)."""
