@@ -57,8 +57,9 @@ _INGHAM_TERMS: Final = ((0.819, 14.63), (0.0976, 89.22), (0.0325, 228.0))
 _INGHAM_CBRT_TERM: Final = (0.0509, 125.9)
 
 #: √Δ at which the turbulent form 4√Δ(1 − 0.444√Δ) first reaches 1
-#: (root of 1.776·s² − 4·s + 1 = 0): Δ ≈ 0.08204.
-_TURBULENT_SQRT_DELTA_AT_ONE: Final = (4.0 - math.sqrt(16.0 - 4.0 * 1.776)) / (2.0 * 1.776)
+#: (root of 1.776·s² − 4·s + 1 = 0): Δ ≈ 0.08204. Nudged up by 1e-6 so that the
+#: polynomial at the cap is ≥ 1 also in float32 and the final ``min(P, 1)`` gives exactly 1.
+_TURBULENT_SQRT_DELTA_AT_ONE: Final = (4.0 - math.sqrt(16.0 - 4.0 * 1.776)) / (2.0 * 1.776) + 1e-6
 
 #: Breath-hold (still-air) diffusion constant, P = 1 − exp(−5.784·D·t/R²) (OSP, LungSIM).
 _BREATH_HOLD_DIFFUSION_RATE: Final = 5.784

@@ -113,7 +113,8 @@ def extrathoracic_ncrp96(
     d_um = d_ae * _M_TO_UM
     eta_th = -np.expm1(b * np.sqrt(diff * _M2_S_TO_CM2_S * q**-0.25))
     if a is None:
-        capped: FloatArray = np.minimum(eta_th, 1.0)
+        # No aerodynamic term, but the result still broadcasts over the diameters.
+        capped: FloatArray = np.minimum(eta_th + np.zeros_like(d_um), 1.0)
         return capped
     eta_ae = 1.0 / (1.0 + (d_um * d_um * q / a) ** -p)
     combined: FloatArray = np.minimum(np.hypot(eta_ae, eta_th), 1.0)
