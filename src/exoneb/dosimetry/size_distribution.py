@@ -130,7 +130,7 @@ def count_median_diameter(mmad_m: ArrayLike, gsd: ArrayLike) -> FloatArray:
     Returns
     -------
     numpy.ndarray
-        Count median diameter [m]: 3 µm at GSD 2 gives 0.711 µm.
+        Count median diameter [m]: 3 µm at GSD 2 gives 0.710 µm.
     """
     mmad = require_positive("mmad_m", mmad_m)
     spread = require_at_least("gsd", gsd, 1.0)
