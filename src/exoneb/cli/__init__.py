@@ -22,7 +22,10 @@ app = typer.Typer(
 
 def _register() -> None:
     """Import the command modules so they attach their commands to :data:`app`."""
-    from exoneb.cli import dose  # noqa: F401
+    from exoneb.cli import (  # noqa: F401
+        dose,
+        spirometry,
+    )
 
 
 def main() -> None:
