@@ -23,8 +23,13 @@ app = typer.Typer(
 def _register() -> None:
     """Import the command modules so they attach their commands to :data:`app`."""
     from exoneb.cli import (  # noqa: F401
+        audit,
+        database,
+        demo,
         dose,
+        server,
         spirometry,
+        users,
     )
 
 

@@ -1,1 +1,2 @@
-"""Shared plumbing: configuration, database engine and transactions, the hash-chained audit log, error types and the injected clock."""
+"""Shared plumbing: configuration, database engine and transactions, the hash-chained
+audit log, error types and the injected clock."""

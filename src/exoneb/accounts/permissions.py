@@ -1,0 +1,92 @@
+"""The permission matrix: which role may do which action. Pure data, no I/O.
+
+Services call :func:`is_allowed` (via ``accounts.service.authorize``) before
+doing anything; pages only use it to hide buttons. The test suite generates one
+case per role × action from :data:`MATRIX`, so changing a cell here changes the
+tests with it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """The six staff roles."""
+
+    ADMINISTRATOR = "administrator"
+    PHYSICIAN = "physician"
+    NURSE = "nurse"  # nurse / respiratory therapist
+    PHARMACIST = "pharmacist"  # pharmacist / lab
+    COORDINATOR = "coordinator"  # trial coordinator
+    AUDITOR = "auditor"  # read-only
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMINISTRATOR: "Administrator",
+    Role.PHYSICIAN: "Physician",
+    Role.NURSE: "Nurse / respiratory therapist",
+    Role.PHARMACIST: "Pharmacist / lab",
+    Role.COORDINATOR: "Trial coordinator",
+    Role.AUDITOR: "Auditor (read-only)",
+}
+
+
+class Action(StrEnum):
+    """Every permission-checked action in the backbone."""
+
+    USER_MANAGE = "user.manage"
+    PATIENT_READ = "patient.read"
+    PATIENT_CREATE = "patient.create"
+    PATIENT_UPDATE = "patient.update"
+    PATIENT_VOID = "patient.void"
+    CONSENT_RECORD = "consent.record"
+    CARE_RECORD = "care.record"
+    ENROLMENT_CREATE = "enrolment.create"
+    SESSION_PLAN = "session.plan"
+    SESSION_TRANSITION = "session.transition"
+    SESSION_ABORT = "session.abort"
+    RECORD_SIGN = "record.sign"
+    AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
+
+
+_A, _P, _N, _L, _C, _U = (
+    Role.ADMINISTRATOR,
+    Role.PHYSICIAN,
+    Role.NURSE,
+    Role.PHARMACIST,
+    Role.COORDINATOR,
+    Role.AUDITOR,
+)
+
+MATRIX: dict[Action, frozenset[Role]] = {
+    Action.USER_MANAGE: frozenset({_A}),
+    Action.PATIENT_READ: frozenset({_A, _P, _N, _L, _C, _U}),
+    Action.PATIENT_CREATE: frozenset({_P, _N, _C}),
+    Action.PATIENT_UPDATE: frozenset({_P, _N, _C}),
+    Action.PATIENT_VOID: frozenset({_P, _C}),
+    Action.CONSENT_RECORD: frozenset({_P, _N, _C}),
+    Action.CARE_RECORD: frozenset({_P, _N}),
+    Action.ENROLMENT_CREATE: frozenset({_P, _C}),
+    Action.SESSION_PLAN: frozenset({_P, _N, _C}),
+    Action.SESSION_TRANSITION: frozenset({_P, _N, _L}),
+    Action.SESSION_ABORT: frozenset({_P, _N}),
+    Action.RECORD_SIGN: frozenset({_P, _N, _L, _C}),
+    Action.AUDIT_READ: frozenset({_A, _U}),
+    Action.AUDIT_EXPORT: frozenset({_A, _U}),
+}
+"""Action → roles allowed. Every action appears exactly once."""
+
+
+def is_allowed(role: str, action: Action) -> bool:
+    """True when ``role`` may perform ``action``; unknown roles may do nothing."""
+    try:
+        return Role(role) in MATRIX[action]
+    except ValueError:
+        return False
+
+
+def allowed_actions(role: str) -> frozenset[Action]:
+    """Every action the role may perform (for showing buttons)."""
+    return frozenset(a for a in Action if is_allowed(role, a))

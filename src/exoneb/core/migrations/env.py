@@ -1,0 +1,44 @@
+"""Alembic environment for exoneb; run through ``exoneb db upgrade`` (see ``core.migrate``).
+
+Every model module must be imported here so autogenerate and the drift check
+see its tables. Step packages add one import line when they add tables.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+import exoneb.accounts.models
+import exoneb.core.audit
+import exoneb.patients.models
+import exoneb.sessions.models  # noqa: F401
+from exoneb.core.db import Base, make_engine
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate on the given connection, or on a new engine for the configured URL."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+run_migrations_online()

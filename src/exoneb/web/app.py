@@ -1,0 +1,71 @@
+"""The FastAPI app factory: routers of every package, static files, security, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from exoneb.core.clock import Clock, SystemClock
+from exoneb.core.config import Settings, get_settings
+from exoneb.core.db import make_engine, make_session_factory
+from exoneb.web import errors, security
+from exoneb.web.state import AppState, app_state
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment) and ``clock``."""
+    from exoneb.accounts import api as accounts_api
+    from exoneb.accounts import pages as accounts_pages
+    from exoneb.audit_trail import api as audit_api
+    from exoneb.audit_trail import pages as audit_pages
+    from exoneb.patients import api as patients_api
+    from exoneb.patients import pages as patients_pages
+    from exoneb.protocols import api as protocols_api
+    from exoneb.sessions import api as sessions_api
+    from exoneb.sessions import pages as sessions_pages
+
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    app = FastAPI(
+        title="exoneb",
+        version="0.1.0",
+        summary="Exosome inhalation therapy sessions: decision support and records, "
+        "not medical advice.",
+        docs_url=None,  # Swagger UI needs a CDN and inline scripts; /openapi.json stays
+        redoc_url=None,
+        dependencies=[Depends(security.check_origin)],
+    )
+    app.state.exoneb = AppState(
+        settings=settings,
+        engine=engine,
+        factory=make_session_factory(engine),
+        clock=clock or SystemClock(),
+    )
+    app.middleware("http")(security.security_headers)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (accounts_api, patients_api, protocols_api, sessions_api, audit_api):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (accounts_pages, patients_pages, sessions_pages, audit_pages):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> Response:
+        """Liveness and database reachability."""
+        with app_state(request).engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        """Start at the patient list."""
+        return RedirectResponse("/patients", status_code=303)
+
+    return app

@@ -1,0 +1,68 @@
+"""Turn submitted forms into Pydantic models, with errors a nurse can act on per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from exoneb.core.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+
+_MESSAGES = {
+    "missing": "Required.",
+    "string_too_short": "Required.",
+    "date_from_datetime_parsing": "Enter a date as YYYY-MM-DD.",
+    "date_parsing": "Enter a date as YYYY-MM-DD.",
+    "date_type": "Enter a date as YYYY-MM-DD.",
+    "datetime_parsing": "Enter a date and time.",
+    "datetime_from_date_parsing": "Enter a date and time.",
+    "float_parsing": "Enter a number.",
+    "int_parsing": "Enter a whole number.",
+    "literal_error": "Choose one of the options.",
+    "enum": "Choose one of the options.",
+    "string_pattern_mismatch": "Use only letters, digits and dashes.",
+}
+
+
+def friendly(error: Mapping[str, Any]) -> str:
+    """A short message for one Pydantic error."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind == "string_too_short" and ctx.get("min_length", 1) > 1:
+        return f"Enter at least {ctx['min_length']} characters."
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"Must be at least {ctx.get('ge', ctx.get('gt'))}."
+    if kind in ("less_than_equal", "less_than"):
+        return f"Must be at most {ctx.get('le', ctx.get('lt'))}."
+    if kind == "string_too_long":
+        return f"Use at most {ctx.get('max_length')} characters."
+    message = str(error.get("msg", "Check this value."))
+    return message.removeprefix("Value error, ")
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Field name → first message (nested locations joined with dots)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "form"
+        errors.setdefault(name, friendly(error))
+    return errors
+
+
+def parse(model: type[M], form: Mapping[str, str]) -> tuple[M | None, dict[str, str]]:
+    """Validate a form; empty strings count as not given."""
+    data = {k: v for k, v in form.items() if k != "csrf_token" and v != ""}
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        return None, field_errors(exc)
+
+
+def domain_field_error(exc: InvalidInput) -> dict[str, str]:
+    """A service's field-level refusal, in the same shape as :func:`field_errors`."""
+    return {exc.field: exc.message}
