@@ -1,0 +1,259 @@
+"""Nebulizer catalog and the device chain: loaded → residual → emitted → inhaled.
+
+The chain follows reference/dosimetry.md §5.2::
+
+    emitted  = loaded · (1 − residual − device losses)
+    residual = V_res / V_fill · c_res          (c_res > 1: the jet reservoir concentrates)
+    inhaled  = emitted · s · η_if              (η_if: interface efficiency)
+
+where ``s`` is the share of the emitted aerosol that is produced while the
+patient breathes in: ``T_i / T_tot`` for continuous output (the rest is lost to
+the room during exhalation), 1 for breath-actuated output, and
+``r·T_i / (r·T_i + T_e)`` for a breath-enhanced jet whose output during
+inhalation is ``r`` times that during exhalation.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from exoneb.dosimetry._data import read_data_text
+from exoneb.dosimetry.breathing import BreathingPattern
+from exoneb.dosimetry.errors import DosimetryInputError
+
+FloatArray = NDArray[np.float64]
+Delivery = Literal["continuous", "breath-actuated", "breath-enhanced"]
+DELIVERY_MODES: tuple[str, ...] = ("continuous", "breath-actuated", "breath-enhanced")
+NEBULIZER_KINDS: tuple[str, ...] = ("vibrating-mesh", "jet", "breath-enhanced-jet", "ultrasonic")
+
+
+@dataclass(frozen=True)
+class Interface:
+    """A patient interface: its delivery efficiency relative to a mouthpiece and its route."""
+
+    name: str
+    efficiency: float
+    route: Literal["mouth", "nose"]
+    source: str
+
+
+@dataclass(frozen=True)
+class NebulizerSpec:
+    """One catalog device. See ``data/nebulizers.toml`` for each field's meaning and source."""
+
+    id: str
+    name: str
+    kind: str
+    delivery: str
+    default_fill_ml: float
+    output_rate_ml_min: float
+    mmad_um: float
+    gsd: float
+    residual_ml: float
+    residual_concentration_factor: float
+    device_loss_fraction: float
+    breath_enhancement: float
+    interface: str
+    intact_fraction: float
+    heat_sensitive_warning: bool
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def with_overrides(self, **overrides: Any) -> NebulizerSpec:
+        """Return a copy with the given fields replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(given) - set(self.__dataclass_fields__)
+        if unknown:
+            raise DosimetryInputError("override", sorted(unknown)[0], "a nebulizer field")
+        return replace(self, **given)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Plain-language cautions a clinician should see with an estimate for this device."""
+        notes = []
+        if self.heat_sensitive_warning:
+            notes.append(
+                f"{self.name}: ultrasonic nebulizers heat the liquid; heat-sensitive biologics "
+                "such as exosomes may be damaged (intact fraction is a low, unverified default)."
+            )
+        return notes
+
+
+@lru_cache(maxsize=1)
+def _catalog_document() -> dict[str, Any]:
+    return tomllib.loads(read_data_text("nebulizers.toml"))
+
+
+@lru_cache(maxsize=1)
+def interfaces() -> dict[str, Interface]:
+    """The patient interfaces known to the catalog."""
+    doc = _catalog_document()["interfaces"]
+    return {
+        name: Interface(name, float(v["efficiency"]), v["route"], v["source"])
+        for name, v in doc.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def nebulizer_catalog() -> dict[str, NebulizerSpec]:
+    """All catalog devices by id (``data/nebulizers.toml``), validated."""
+    devices: dict[str, NebulizerSpec] = {}
+    for device_id, raw in _catalog_document()["devices"].items():
+        values = dict(raw)
+        sources = values.pop("sources", {})
+        spec = NebulizerSpec(id=device_id, sources=dict(sources), **values)
+        validate_spec(spec)
+        devices[device_id] = spec
+    return devices
+
+
+def get_nebulizer(name: str) -> NebulizerSpec:
+    """Look up a catalog device by id; an unknown name lists the known ones."""
+    catalog = nebulizer_catalog()
+    try:
+        return catalog[name]
+    except KeyError:
+        raise DosimetryInputError(
+            "nebulizer", name, "one of " + ", ".join(sorted(catalog))
+        ) from None
+
+
+def get_interface(name: str) -> Interface:
+    """Look up a patient interface by name."""
+    known = interfaces()
+    try:
+        return known[name]
+    except KeyError:
+        raise DosimetryInputError("interface", name, "one of " + ", ".join(sorted(known))) from None
+
+
+def validate_spec(spec: NebulizerSpec) -> None:
+    """Check one device's values (scalars) against their physical ranges."""
+    if spec.kind not in NEBULIZER_KINDS:
+        raise DosimetryInputError("kind", spec.kind, "one of " + ", ".join(NEBULIZER_KINDS))
+    if spec.delivery not in DELIVERY_MODES:
+        raise DosimetryInputError("delivery", spec.delivery, "one of " + ", ".join(DELIVERY_MODES))
+    get_interface(spec.interface)
+
+
+@dataclass(frozen=True)
+class DeviceChainFractions:
+    """Fractions of the loaded dose along the device chain, and the treatment time.
+
+    ``residual + device_losses + interface_losses + lost_during_exhalation + inhaled == 1``.
+    """
+
+    residual: FloatArray
+    device_losses: FloatArray
+    emitted: FloatArray
+    interface_losses: FloatArray
+    lost_during_exhalation: FloatArray
+    inhaled: FloatArray
+    duration_min: FloatArray
+
+
+def device_chain(
+    *,
+    fill_ml: ArrayLike,
+    residual_ml: ArrayLike,
+    residual_concentration_factor: ArrayLike,
+    device_loss_fraction: ArrayLike,
+    output_rate_ml_min: ArrayLike,
+    delivery: str,
+    breath_enhancement: ArrayLike,
+    interface_efficiency: ArrayLike,
+    breathing: BreathingPattern,
+) -> DeviceChainFractions:
+    """Split the loaded dose between the device, the room and the patient's mouth or nose.
+
+    Parameters
+    ----------
+    fill_ml : float or array
+        Volume loaded in the reservoir, mL (> 0).
+    residual_ml : float or array
+        Volume left when output stops, mL (0 ≤ residual < fill).
+    residual_concentration_factor : float or array
+        Solute concentration of the residual relative to the fill (≥ 1 for jets).
+    device_loss_fraction : float or array
+        Share of the loaded dose deposited in the device outside the reservoir, [0, 1).
+    output_rate_ml_min : float or array
+        Liquid output while generating, mL/min (> 0).
+    delivery : {"continuous", "breath-actuated", "breath-enhanced"}
+    breath_enhancement : float or array
+        Output during inhalation relative to exhalation (≥ 1; breath-enhanced only).
+    interface_efficiency : float or array
+        Fraction of the aerosol produced during inhalation that reaches the mouth or nose, (0, 1].
+    breathing : BreathingPattern
+
+    Returns
+    -------
+    DeviceChainFractions
+    """
+    if delivery not in DELIVERY_MODES:
+        raise DosimetryInputError("delivery", delivery, "one of " + ", ".join(DELIVERY_MODES))
+    fill = _positive("fill_ml", fill_ml)
+    residual = np.asarray(residual_ml, dtype=np.float64)
+    _require(
+        "residual_ml", residual, (residual >= 0) & (residual < fill), "≥ 0 mL and below fill_ml"
+    )
+    conc = np.asarray(residual_concentration_factor, dtype=np.float64)
+    _require("residual_concentration_factor", conc, conc >= 1, "≥ 1")
+    loss = np.asarray(device_loss_fraction, dtype=np.float64)
+    _require("device_loss_fraction", loss, (loss >= 0) & (loss < 1), "from 0 to below 1")
+    rate = _positive("output_rate_ml_min", output_rate_ml_min)
+    enh = np.asarray(breath_enhancement, dtype=np.float64)
+    _require("breath_enhancement", enh, enh >= 1, "≥ 1")
+    eta = np.asarray(interface_efficiency, dtype=np.float64)
+    _require("interface_efficiency", eta, (eta > 0) & (eta <= 1), "above 0 and at most 1")
+
+    residual_fraction = residual / fill * conc
+    retained = residual_fraction + loss
+    _require(
+        "residual_ml",
+        residual,
+        retained < 1,
+        "small enough that residual and device losses leave something to emit",
+        "Check the fill volume, residual volume and device loss fraction.",
+    )
+    emitted = 1.0 - retained
+    t_in, t_ex, period = breathing.inhalation_s, breathing.exhalation_s, breathing.period_s
+    nebulized_ml = fill - residual
+    if delivery == "continuous":
+        share = t_in / period
+        duration = nebulized_ml / rate
+    elif delivery == "breath-actuated":
+        share = np.ones_like(t_in)
+        duration = nebulized_ml / (rate * t_in / period)
+    else:
+        share = enh * t_in / (enh * t_in + t_ex + breathing.breath_hold_s)
+        duration = nebulized_ml / rate
+    reaching_patient = emitted * share
+    inhaled = reaching_patient * eta
+    return DeviceChainFractions(
+        residual=np.asarray(residual_fraction),
+        device_losses=np.asarray(loss + 0.0 * emitted),
+        emitted=np.asarray(emitted),
+        interface_losses=np.asarray(reaching_patient - inhaled),
+        lost_during_exhalation=np.asarray(emitted - reaching_patient),
+        inhaled=np.asarray(inhaled),
+        duration_min=np.asarray(duration),
+    )
+
+
+def _positive(name: str, value: ArrayLike) -> FloatArray:
+    arr = np.asarray(value, dtype=np.float64)
+    _require(name, arr, arr > 0, "> 0")
+    return arr
+
+
+def _require(
+    name: str, value: FloatArray, ok: NDArray[np.bool_], expected: str, hint: str = ""
+) -> None:
+    if not np.all(ok):
+        bad = np.broadcast_to(value, np.shape(ok))[~ok].flat[0]
+        raise DosimetryInputError(name, float(bad), expected, hint)
