@@ -1,0 +1,1 @@
+"""Unit tests of step 1, the assessment of respiratory health."""
