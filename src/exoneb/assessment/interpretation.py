@@ -182,6 +182,19 @@ class SpirometryInterpretation:
 def grade_impairment(z: float, config: InterpretationConfig = DEFAULT_CONFIG) -> Severity:
     """Grade a z-score: within normal limits, mild, moderate or severe.
 
+    Parameters
+    ----------
+    z : float
+        z-score of the parameter (for obstruction, of FEV1).
+    config : InterpretationConfig, optional
+        Cut-offs (``lln_z``, ``mild_lower_z``, ``moderate_lower_z``).
+
+    Returns
+    -------
+    Severity
+
+    Notes
+    -----
     Operational bands (``spirometry.md`` §2.1): normal z ≥ −1.645; mild
     −2.5 ≤ z < −1.645; moderate −4 ≤ z < −2.5; severe z < −4. The paper prints
     gapped bands (−1.65 to −2.5, −2.51 to −4, < −4.1); the operational cut-offs

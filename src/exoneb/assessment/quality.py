@@ -82,6 +82,9 @@ class Manoeuvre:
         Meets the usability criteria (an acceptable value is always usable).
     reasons : tuple of str
         Criteria that failed, for the record and the operator.
+    criteria : ManoeuvreCriteria or None
+        The raw measurements the status was derived from (:func:`assess_manoeuvre`),
+        kept so the status can be recomputed; None when entered by the operator.
     """
 
     fev1_l: float
@@ -91,6 +94,7 @@ class Manoeuvre:
     fev1_usable: bool
     fvc_usable: bool
     reasons: tuple[str, ...] = ()
+    criteria: ManoeuvreCriteria | None = None
 
     def __post_init__(self) -> None:
         """Reject impossible values and an acceptable value that is not usable."""
@@ -124,6 +128,8 @@ class ManoeuvreCriteria:
     cough_first_second, glottic_closure_first_second, glottic_closure_after_first_second,
     leak, obstructed_mouthpiece, faulty_zero_flow : bool
         Faults flagged by the device or the operator.
+    pef_l_s : float or None
+        Peak expiratory flow, L/s (stored with the manoeuvre; not used for grading).
     """
 
     fev1_l: float
@@ -138,6 +144,7 @@ class ManoeuvreCriteria:
     leak: bool = False
     obstructed_mouthpiece: bool = False
     faulty_zero_flow: bool = False
+    pef_l_s: float | None = None
 
 
 def _repeat_tolerance(age: float, largest: float) -> float:
@@ -231,14 +238,26 @@ def assess_manoeuvre(
         fev1_usable=fev1_usable,
         fvc_usable=fvc_usable,
         reasons=tuple(fails_all + fails_fvc_usable + fails_acceptable + fails_fvc_acceptable),
+        criteria=c,
     )
 
 
 def repeatability_limits(age: float, highest_l: float) -> tuple[float, float, float]:
     """Return the (A/B, C, D) repeatability limits in litres for ``age``.
 
-    Older than 6 y: 0.150, 0.200, 0.250 L. Aged 6 y or younger: 0.100, 0.150,
-    0.200 L or 10 % of the highest value, whichever is greater (Table 10 footnote).
+    Parameters
+    ----------
+    age : float
+        Age in years.
+    highest_l : float
+        Highest acceptable value of the parameter, litres (sets the 10 % limit).
+
+    Returns
+    -------
+    tuple of float
+        Older than 6 y: 0.150, 0.200, 0.250 L. Aged 6 y or younger: 0.100, 0.150,
+        0.200 L or 10 % of the highest value, whichever is greater (Table 10
+        footnote), because small children's volumes make fixed limits too strict.
     """
     if not 0.0 < age <= 120.0:
         raise AssessmentInputError("age", age, "> 0 and ≤ 120 years")
@@ -297,6 +316,16 @@ def grade_parameter(manoeuvres: Sequence[Manoeuvre], parameter: str, age: float)
     parameter : {"fev1", "fvc"}
     age : float
         Age in years (> 6 y or ≤ 6 y limits).
+
+    Returns
+    -------
+    ParameterGrade
+        The grade, counts, spread, limits, reported value and the Table 10 row used.
+
+    Notes
+    -----
+    Differences are compared with a 1e-9 L tolerance, so that 4.50 − 4.35 L
+    (0.15000000000000036 in binary) is "within 0.150 L" as a clinician reads it.
     """
     if parameter not in ("fev1", "fvc"):
         raise AssessmentInputError("parameter", parameter, "'fev1' or 'fvc'")
@@ -336,7 +365,19 @@ def grade_parameter(manoeuvres: Sequence[Manoeuvre], parameter: str, age: float)
 
 
 def grade_test(manoeuvres: Sequence[Manoeuvre], age: float) -> SpirometryQuality:
-    """Grade FEV1 and FVC of one test (see :func:`grade_parameter`)."""
+    """Grade FEV1 and FVC of one test separately (see :func:`grade_parameter`).
+
+    Parameters
+    ----------
+    manoeuvres : sequence of Manoeuvre
+        All manoeuvres of the test.
+    age : float
+        Age in years.
+
+    Returns
+    -------
+    SpirometryQuality
+    """
     return SpirometryQuality(
         fev1=grade_parameter(manoeuvres, "fev1", age),
         fvc=grade_parameter(manoeuvres, "fvc", age),

@@ -237,7 +237,18 @@ def z_score(
 ) -> NDArray[np.float64]:
     """Return the LMS z-score of ``measured`` (Cole 1992), vectorised.
 
-    ``z = ((y/M)^L − 1)/(L·S)``, or ``ln(y/M)/S`` where ``L == 0``.
+    Parameters
+    ----------
+    measured : array_like
+        Measured values in the parameter's unit (L, L/s or a fraction).
+    l_, m_, s_ : array_like
+        LMS triplet from :func:`lms`, broadcast against ``measured``.
+
+    Returns
+    -------
+    ndarray
+        ``((y/M)^L − 1)/(L·S)``, or ``ln(y/M)/S`` where ``L == 0`` (the Box-Cox
+        limit; no GLI table has L = 0, but the formula must not divide by zero).
     """
     y = np.asarray(measured, dtype=np.float64)
     l_arr = np.asarray(l_, dtype=np.float64)
@@ -253,7 +264,20 @@ def z_score(
 
 
 def centile_value(z: ArrayLike, l_: ArrayLike, m_: ArrayLike, s_: ArrayLike) -> NDArray[np.float64]:
-    """Return the value at z-score ``z``: ``M·(1 + L·S·z)^(1/L)`` (``M·exp(S·z)`` where L = 0)."""
+    """Return the value at z-score ``z`` (the inverse of :func:`z_score`), vectorised.
+
+    Parameters
+    ----------
+    z : array_like
+        z-score; −1.645 gives the LLN and +1.645 the ULN.
+    l_, m_, s_ : array_like
+        LMS triplet from :func:`lms`.
+
+    Returns
+    -------
+    ndarray
+        ``M·(1 + L·S·z)^(1/L)``, or ``M·exp(S·z)`` where ``L == 0``.
+    """
     z_arr = np.asarray(z, dtype=np.float64)
     l_arr = np.asarray(l_, dtype=np.float64)
     m_arr = np.asarray(m_, dtype=np.float64)

@@ -117,13 +117,12 @@ class Ethnicity(StrEnum):
     @property
     def indicators(self) -> tuple[float, float, float, float]:
         """The GLI-2012 indicator vector (AfrAm, NEAsia, SEAsia, Other) for a3–a6 and p2–p5."""
-        order = (
-            Ethnicity.AFRICAN_AMERICAN,
-            Ethnicity.NORTH_EAST_ASIAN,
-            Ethnicity.SOUTH_EAST_ASIAN,
-            Ethnicity.OTHER,
+        return (
+            float(self is Ethnicity.AFRICAN_AMERICAN),
+            float(self is Ethnicity.NORTH_EAST_ASIAN),
+            float(self is Ethnicity.SOUTH_EAST_ASIAN),
+            float(self is Ethnicity.OTHER),
         )
-        return tuple(1.0 if self is group else 0.0 for group in order)  # type: ignore[return-value]
 
 
 class Parameter(StrEnum):

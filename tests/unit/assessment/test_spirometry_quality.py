@@ -171,6 +171,7 @@ def test_acceptability_and_usability_per_parameter(
         fvc_use,
     )
     assert bool(m.reasons) is (not (fev1_acc and fvc_acc))
+    assert m.criteria == _criteria(**overrides)  # kept, so the status can be recomputed
 
 
 @pytest.mark.parametrize(
