@@ -151,3 +151,29 @@ def world(db_url: str) -> Iterator[World]:
     w = seed_world(db_url)
     yield w
     w.factory.kw["bind"].dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """One seeded world per backend shared by a module (tests must not depend on each other)."""
+    if request.param == "sqlite":
+        target = tmp_path_factory.mktemp("shared") / "exoneb.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        w = seed_world(f"sqlite:///{target}")
+        yield w
+        w.factory.kw["bind"].dispose()
+        return
+    template = request.getfixturevalue("postgres_template")
+    base = os.environ[PG_ENV]
+    name = f"exoneb_m_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine(base)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    w = seed_world(make_url(base).set(database=name).render_as_string(hide_password=False))
+    yield w
+    w.factory.kw["bind"].dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.requests import Request
@@ -19,8 +19,8 @@ from exoneb.web.state import AppState, app_state
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the app for ``settings`` (default: from the environment) and ``clock``."""
+def routers() -> list[tuple[str, APIRouter]]:
+    """Every package's router with its mount prefix (JSON API first, then pages)."""
     from exoneb.accounts import api as accounts_api
     from exoneb.accounts import pages as accounts_pages
     from exoneb.audit_trail import api as audit_api
@@ -31,6 +31,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from exoneb.sessions import api as sessions_api
     from exoneb.sessions import pages as sessions_pages
 
+    api = [accounts_api, patients_api, protocols_api, sessions_api, audit_api]
+    pages = [accounts_pages, patients_pages, sessions_pages, audit_pages]
+    return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment) and ``clock``."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     app = FastAPI(
@@ -51,10 +58,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.middleware("http")(security.security_headers)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (accounts_api, patients_api, protocols_api, sessions_api, audit_api):
-        app.include_router(module.router, prefix="/api/v1")
-    for module in (accounts_pages, patients_pages, sessions_pages, audit_pages):
-        app.include_router(module.router)
+    for prefix, router in routers():
+        app.include_router(router, prefix=prefix)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> Response:

@@ -1,0 +1,150 @@
+"""Every role × every action, generated from the permission matrix itself.
+
+An allowed action must not be refused for lack of permission; a refused one
+raises :class:`PermissionDenied`, changes nothing, and leaves exactly one
+``permission.denied`` audit row naming the user and the action.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from exoneb.accounts import service as accounts
+from exoneb.accounts.permissions import MATRIX, Action, Role
+from exoneb.audit_trail import service as audit_trail
+from exoneb.audit_trail.schemas import AuditFilter
+from exoneb.core.audit import AuditEvent
+from exoneb.core.context import Ctx
+from exoneb.core.errors import PermissionDenied, RuleViolation
+from exoneb.patients import service as patients
+from exoneb.patients.schemas import CareCreate, ConsentCreate, PatientUpdate
+from exoneb.sessions import service as sessions
+from exoneb.sessions.rules import State
+from exoneb.sessions.schemas import SessionPlan
+
+from .conftest import PASSWORD, World
+from .factories import enrolment_data, patient_data, planned_session
+
+Prepared = dict[str, Any]
+
+
+def _mrn() -> str:
+    return f"M-{uuid.uuid4().hex[:8]}"
+
+
+def _prepare(world: World, action: Action) -> Prepared:
+    """Fresh records the action works on, created by a physician."""
+    patient_id, session_id = planned_session(world, _mrn())
+    with world.action(Role.PHYSICIAN) as ctx:
+        fresh = patients.create_patient(ctx=ctx, data=patient_data(_mrn()))
+        patient = patients.load_visible(ctx, patient_id)
+        consent = patients.current_consent(ctx=ctx, patient_id=patient_id)
+        enrolment = patients.enrolments(ctx=ctx, patient_id=patient_id)[0]
+        assert consent is not None
+        return {
+            "patient_id": patient_id, "version": patient.version, "session_id": session_id,
+            "fresh_id": fresh.id, "consent_id": consent.id, "enrolment_id": enrolment.id,
+        }  # fmt: skip
+
+
+RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
+    Action.USER_MANAGE: lambda ctx, w, p: accounts.create_user(
+        ctx=ctx, settings=w.settings, username=f"u{uuid.uuid4().hex[:8]}", full_name="New",
+        role="nurse", site_id=w.site_id, password=PASSWORD),
+    Action.PATIENT_READ: lambda ctx, w, p: patients.get_patient(
+        ctx=ctx, patient_id=p["patient_id"]),
+    Action.PATIENT_CREATE: lambda ctx, w, p: patients.create_patient(
+        ctx=ctx, data=patient_data(_mrn())),
+    Action.PATIENT_UPDATE: lambda ctx, w, p: patients.update_patient(
+        ctx=ctx, patient_id=p["patient_id"], data=PatientUpdate(
+            **patient_data().model_dump(exclude={"mrn"}) | {"weight_kg": 61.5},
+            version=p["version"])),
+    Action.PATIENT_VOID: lambda ctx, w, p: patients.void_patient(
+        ctx=ctx, patient_id=p["fresh_id"], reason="registered twice", version=None),
+    Action.CONSENT_RECORD: lambda ctx, w, p: patients.record_consent(
+        ctx=ctx, patient_id=p["fresh_id"], data=ConsentCreate(
+            document_version="ICF 2", consent_date=date(2026, 1, 3))),
+    Action.CARE_RECORD: lambda ctx, w, p: patients.add_care(
+        ctx=ctx, patient_id=p["fresh_id"], data=CareCreate(
+            medicine="Budesonide", dose="200 µg", route="inhaled", frequency="twice daily",
+            prescriber="Dr. Own")),
+    Action.ENROLMENT_CREATE: lambda ctx, w, p: patients.enrol(
+        ctx=ctx, settings=w.settings, patient_id=p["fresh_id"], data=enrolment_data()),
+    Action.SESSION_PLAN: lambda ctx, w, p: sessions.plan_session(
+        ctx=ctx, patient_id=p["patient_id"], data=SessionPlan(
+            enrolment_id=p["enrolment_id"], planned_for=datetime(2026, 2, 1, tzinfo=UTC))),
+    Action.SESSION_TRANSITION: lambda ctx, w, p: sessions.move(
+        ctx=ctx, session_id=p["session_id"], target=State.ASSESSED, version=1),
+    Action.SESSION_ABORT: lambda ctx, w, p: sessions.abort(
+        ctx=ctx, session_id=p["session_id"], reason="patient unwell today", version=1),
+    Action.RECORD_SIGN: lambda ctx, w, p: patients.sign_consent(
+        ctx=ctx, settings=w.settings, consent_id=p["consent_id"], meaning="reviewed",
+        password=PASSWORD),
+    Action.AUDIT_READ: lambda ctx, w, p: audit_trail.search(ctx=ctx, flt=AuditFilter(limit=5)),
+    Action.AUDIT_EXPORT: lambda ctx, w, p: audit_trail.export_csv(
+        ctx=ctx, flt=AuditFilter(limit=5)),
+}  # fmt: skip
+
+
+def test_every_action_has_a_runner() -> None:
+    assert set(RUN) == set(Action)
+
+
+def _denials(world: World) -> int:
+    with world.factory() as db:
+        return db.scalar(select(func.count()).where(AuditEvent.action == "permission.denied")) or 0
+
+
+DATA_TABLES = (
+    "user_account",
+    "patient",
+    "consent",
+    "prescribed_care",
+    "enrolment",
+    "therapy_session",
+    "session_transition",
+    "signature",
+)
+
+
+def _row_counts(world: World) -> dict[str, int]:
+    with world.factory() as db:
+        return {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in DATA_TABLES}
+
+
+def _run(world: World, role: Role, action: Action, prepared: Prepared) -> None:
+    with world.action(role) as ctx:
+        RUN[action](ctx, world, prepared)
+
+
+@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_role_action(shared_world: World, role: Role, action: Action) -> None:
+    world = shared_world
+    prepared = _prepare(world, action)
+    denials = _denials(world)
+    if role not in MATRIX[action]:
+        counts = _row_counts(world)
+        with pytest.raises(PermissionDenied) as refused:
+            _run(world, role, action, prepared)
+        assert _row_counts(world) == counts
+        assert refused.value.action == action.value
+        with world.factory() as db:
+            last = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        assert last.action == "permission.denied"
+        assert last.actor_username == world.users[role].username
+        assert last.entity_id == action.value
+        assert _denials(world) == denials + 1
+        return
+    try:
+        _run(world, role, action, prepared)
+    except RuleViolation:
+        # Allowed by role, refused by the session rules (no assessment record exists yet).
+        assert action is Action.SESSION_TRANSITION
+    assert _denials(world) == denials
