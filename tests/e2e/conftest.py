@@ -1,0 +1,82 @@
+"""Browser fixtures: a real exoneb server on a free loopback port and Debian's chromium.
+
+The server runs as a separate process (``exoneb serve``) on a temporary SQLite
+file seeded with ``exoneb demo``; Playwright drives ``/usr/bin/chromium``
+(never a downloaded browser).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+DEMO_PASSWORD = "e2e-demo-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a running exoneb with demo data."""
+    db = tmp_path_factory.mktemp("e2e") / "exoneb.db"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "EXONEB_DATABASE_URL": f"sqlite:///{db}",
+        "EXONEB_ENVIRONMENT": "test",
+        "EXONEB_CHEAP_PASSWORD_HASHING": "true",
+        "EXONEB_DEMO_PASSWORD": DEMO_PASSWORD,
+    }
+    cli = [str(Path(sys.executable).parent / "exoneb")]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
+    log = (Path(db).parent / "server.log").open("w")
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"server did not start: {Path(log.name).read_text()}") from None
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian chromium driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing; `make test` installs it (scripts/system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
