@@ -1,1 +1,5 @@
-"""Step 1 of a session: spirometry with reference-equation z-scores, vitals, symptom scales and the eligibility decision."""
+"""Step 1 of a session: assessment of respiratory health.
+
+Spirometry with reference-equation z-scores, vitals, symptom scales and the
+eligibility decision.
+"""

@@ -45,15 +45,13 @@ class LogTable:
     values: FloatArray
     slopes: FloatArray
 
-    def __call__(self, ln_x: FloatArray) -> FloatArray:
-        """Interpolate ``f`` at ``exp(ln_x)``; ``ln_x`` is consumed (used as scratch space)."""
-        position = ln_x
-        position -= self.ln_min
-        position *= self.inv_step
-        last = self.values.size - 1
-        np.clip(position, 0.0, last - 1e-9, out=position)
+    def product_3d(self, c: FloatArray, u: FloatArray) -> FloatArray:
+        """Interpolate ``f(c · u[:, None, None])``; ``c`` is ``(S or 1, B, G)``, ``u`` ``(S,)``."""
+        position = (np.log(c) - self.ln_min) * self.inv_step
+        position = position + (np.log(u) * self.inv_step)[:, None, None]
+        np.clip(position, 0.0, self.values.size - 1 - 1e-9, out=position)
         index = position.astype(np.intp)
-        position -= index  # now the fractional part
+        position -= index  # the fractional part
         result = np.take(self.slopes, index)
         result *= position
         result += np.take(self.values, index)

@@ -11,7 +11,7 @@ not fitted to a survey); a trial can pass its own subject arrays to
 | sex | male or female, 1:1 |
 | age | uniform 18–80 years |
 | height | normal, male 175.5 ± 7.0 cm, female 162.5 ± 6.5 cm, truncated to 145–205 cm |
-| FRC | Crapo 1982 prediction × lognormal factor (σ = 0.15) |
+| FRC | Crapo 1982 prediction × lognormal factor (σ = 0.15, truncated at ±2.5σ) |
 | tidal volume | normal 550 ± 100 mL (male), 450 ± 90 mL (female), truncated to 250–1000 mL |
 | breathing rate | normal 14 ± 3 /min, truncated to 8–24 /min |
 | inspiratory fraction | normal 0.40 ± 0.05, truncated to 0.30–0.50 |
@@ -101,7 +101,9 @@ def sample_subjects(n: int, seed: int) -> VirtualSubjects:
     sex = np.where(male, "male", "female")
     age = rng.uniform(18.0, 80.0, n)
     height = _truncated_normal(rng, np.where(male, 175.5, 162.5), 7.0, 145.0, 205.0, n)
-    frc = frc_crapo_ml(sex, height, age) * rng.lognormal(0.0, 0.15, n)
+    frc = frc_crapo_ml(sex, height, age) * np.exp(
+        _truncated_normal(rng, 0.0, 0.15, -0.375, 0.375, n)
+    )
     tidal = _truncated_normal(rng, np.where(male, 550.0, 450.0), 100.0, 250.0, 1000.0, n)
     rate = _truncated_normal(rng, 14.0, 3.0, 8.0, 24.0, n)
     insp = _truncated_normal(rng, 0.40, 0.05, 0.30, 0.50, n)
@@ -109,7 +111,7 @@ def sample_subjects(n: int, seed: int) -> VirtualSubjects:
 
 
 def simulate_cohort(
-    n: int = 1000, seed: int = 0, *, chunk_size: int = 1024, **device: Any
+    n: int = 1000, seed: int = 0, *, chunk_size: int = 256, **device: Any
 ) -> CohortResult:
     """Estimate the dose for ``n`` virtual subjects breathing from one device.
 

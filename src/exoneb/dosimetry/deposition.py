@@ -1,25 +1,25 @@
 """The generation-by-generation deposition kernel (Tier B of reference/dosimetry.md §0).
 
 One breath is followed through an extrathoracic filter (mouth or nose) and the
-24 generations of a symmetric Weibel-A lung, in three phases:
+24 generations of a symmetric Weibel-A lung, in three phases, as in the OSP
+Inhalation-model's bolus algorithm (reference/dosimetry.md §2.4):
 
 1. **Inhalation** — aerosol entering compartment ``i`` deposits with the
    single-pass probability ``P_in[i]``; the rest moves on or, when the tidal air
-   ends there, is *parked* in ``i`` at end-inspiration. The share of the inhaled
-   air that reaches a conducting generation follows plug flow through the
-   dead space (ET plus the conducting tubes in front of it); air that passes
-   the conducting zone is shared among the alveolated generations 17–23 in
-   proportion to their volume, which is how they expand.
-2. **Breath-hold** — parked aerosol settles and diffuses for ``t_bh``.
+   ends there, is *parked* in ``i`` at end-inspiration. Plug flow: the first air
+   in goes deepest, so the share of the breath reaching generation ``i`` is
+   ``(V_T − V_in_front) / V_T``, the volume in front counting the ET dead space and
+   every generation's tubes and alveoli.
+2. **Breath-hold** — parked aerosol settles and diffuses in still air for ``t_bh``.
 3. **Exhalation** — parked aerosol leaves through every compartment between
    it and the mouth, depositing with ``P_ex[k]`` in each.
 
 Single-pass probabilities combine impaction (Yeh & Schum), sedimentation
 (Pich, inclined Poiseuille tube) and diffusion (Ingham; Yu & Diu's form when
 the Reynolds number exceeds a threshold) as independent mechanisms
-(``1 − Π(1 − P)``). Flow entering alveolated generations falls as air is
-taken up by expansion (LungSIM ``Calc_Flow_entrances``); a parcel never stays in
-one generation longer than the phase lasts.
+(``1 − Π(1 − P)``). The residence time in a generation is its volume (tubes and
+alveoli) over the flow, so a parcel's time along its path never exceeds the
+phase.
 
 The kernel works on whole arrays shaped ``(subjects, size bins, compartments)``:
 no Python loop runs over subjects, bins or generations. The exhalation
@@ -27,19 +27,36 @@ recurrence ``load[i] = carry[i+1] + parked[i]`` is solved in closed form with
 cumulative products, ``load[i] = Σ_{j≥i} parked[j]·E[j] / E[i]`` where ``E`` is
 the cumulative transmission from the mouth; transmissions are floored at
 ``1e-12`` so ``E`` never underflows (a probability of 1 becomes 1 − 1e-12).
+How the mechanisms are evaluated quickly is explained in
+:mod:`exoneb.dosimetry._mechanisms`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
+from exoneb.dosimetry._mechanisms import SubjectGrid, Workspace, transmission
 from exoneb.dosimetry._tables import diffusion_table, impaction_table, sedimentation_table
-from exoneb.dosimetry.airways import N_GENERATIONS, weibel_a_3l
+from exoneb.dosimetry.airways import (
+    ICRP_ET_DEAD_SPACE_M3,
+    ICRP_REFERENCE_FRC_M3,
+    N_GENERATIONS,
+    lung_scale_factor,
+    weibel_a_3l,
+)
+from exoneb.dosimetry.constants import (
+    AIR_MOLAR_MASS_KG_MOL,
+    BODY_TEMPERATURE_K,
+    GAS_CONSTANT_J_MOL_K,
+    STANDARD_PRESSURE_PA,
+)
 from exoneb.dosimetry.efficiency import (
+    BREATH_HOLD_DIFFUSION_RATE,
     diffusion_breath_hold,
     diffusion_ingham,
     diffusion_turbulent,
@@ -48,6 +65,7 @@ from exoneb.dosimetry.efficiency import (
     sedimentation_plug_flow,
 )
 from exoneb.dosimetry.extrathoracic import extrathoracic_deposition
+from exoneb.dosimetry.particles import air_viscosity
 
 FloatArray = NDArray[np.float64]
 
@@ -119,16 +137,185 @@ class KernelResult:
     exhaled: FloatArray
 
 
-def _geometry_constants() -> tuple[FloatArray, ...]:
-    """Per-generation constants of the 3 L tree that do not depend on the subject."""
+def make_subjects(
+    *,
+    frc_m3: FloatArray,
+    tidal_volume_m3: FloatArray,
+    inhalation_s: FloatArray,
+    breath_hold_s: FloatArray,
+    exhalation_s: FloatArray,
+    nasal_fraction: FloatArray,
+) -> Subjects:
+    """Subjects with their airway scale: the tree is sized for FRC plus half a tidal volume.
+
+    The extrathoracic dead space scales with FRC from the ICRP-66 adult male
+    (50 mL at 3301 mL, Table 15).
+    """
+    return Subjects(
+        lung_scale=lung_scale_factor(frc_m3 + tidal_volume_m3 / 2.0),
+        et_volume_m3=np.asarray(ICRP_ET_DEAD_SPACE_M3 * frc_m3 / ICRP_REFERENCE_FRC_M3),
+        tidal_volume_m3=tidal_volume_m3,
+        inhalation_s=inhalation_s,
+        breath_hold_s=breath_hold_s,
+        exhalation_s=exhalation_s,
+        nasal_fraction=nasal_fraction,
+    )
+
+
+def body_conditions(
+    branching_angle_rad: float, gravity_angle_rad: float, *, exact: bool = False
+) -> Conditions:
+    """Air at 37 °C and 1 atm: Sutherland viscosity and ideal-gas density."""
+    density = (
+        STANDARD_PRESSURE_PA * AIR_MOLAR_MASS_KG_MOL / (GAS_CONSTANT_J_MOL_K * BODY_TEMPERATURE_K)
+    )
+    return Conditions(
+        viscosity_pa_s=float(air_viscosity(BODY_TEMPERATURE_K)),
+        air_density_kg_m3=density,
+        branching_angle_rad=branching_angle_rad,
+        gravity_angle_rad=gravity_angle_rad,
+        exact=exact,
+    )
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """Per-generation constants of the 3 L tree (shape ``(G,)``), independent of the subject."""
+
+    front_volume_m3: FloatArray  # tubes and alveoli in front of each generation
+    impaction: FloatArray  # 1/(n·π/4·d³)
+    sedimentation: FloatArray  # V/d
+    diffusion: FloatArray  # V/d²
+    reynolds: FloatArray  # 1/(n·π/4·d)
+    hold_sedimentation: FloatArray  # 2/d: v_s·cosφ·t/R = v_s·cosφ · (2/d) · t/s
+    hold_diffusion: FloatArray  # 4·5.784/d²
+
+
+@lru_cache(maxsize=1)
+def _tree() -> _Tree:
     table = weibel_a_3l()
-    total_volume = table.tube_volume_m3 + table.alveolar_volume_m3
-    volume_in_front = np.concatenate(([0.0], np.cumsum(total_volume)[:-1]))
-    return table.diameter_m, table.length_m, table.n_tubes, total_volume, volume_in_front
+    d, n = table.diameter_m, table.n_tubes
+    volume = table.tube_volume_m3 + table.alveolar_volume_m3
+    return _Tree(
+        front_volume_m3=np.concatenate(([0.0], np.cumsum(volume)[:-1])),
+        impaction=1.0 / (n * (math.pi / 4.0) * d**3),
+        sedimentation=volume / d,
+        diffusion=volume / d**2,
+        reynolds=1.0 / (n * (math.pi / 4.0) * d),
+        hold_sedimentation=2.0 / d,
+        hold_diffusion=4.0 * BREATH_HOLD_DIFFUSION_RATE / d**2,
+    )
+
+
+@dataclass(frozen=True)
+class _BinFactors:
+    """Per-bin × per-generation factors ``c`` (shape ``(S or 1, B, G)``), see ``_mechanisms``."""
+
+    impaction: FloatArray
+    sedimentation: FloatArray
+    diffusion: FloatArray
+    hold_sedimentation: FloatArray
+    hold_diffusion: FloatArray
+
+
+def _bin_factors(particles: Particles, conditions: Conditions) -> _BinFactors:
+    tree = _tree()
+    cos_phi = math.cos(conditions.gravity_angle_rad)
+    inertia = (
+        conditions.branching_angle_rad
+        * particles.density_kg_m3
+        * particles.slip
+        * particles.diameter_m**2
+        / (18.0 * conditions.viscosity_pa_s)
+    )
+    settle = particles.settling_velocity_m_s * cos_phi
+    diff = particles.diffusion_m2_s
+    return _BinFactors(
+        impaction=inertia[..., None] * tree.impaction,
+        sedimentation=(0.75 * settle)[..., None] * tree.sedimentation,
+        diffusion=diff[..., None] * tree.diffusion,
+        hold_sedimentation=settle[..., None] * tree.hold_sedimentation,
+        hold_diffusion=diff[..., None] * tree.hold_diffusion,
+    )
+
+
+def _flow(subjects: Subjects, phase: str) -> FloatArray:
+    duration = subjects.inhalation_s if phase == "in" else subjects.exhalation_s
+    return np.asarray(subjects.tidal_volume_m3 / duration)
+
+
+def _subject_factors(subjects: Subjects, phase: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-subject ``u`` of impaction, sedimentation and diffusion for one phase."""
+    s = subjects.lung_scale
+    q = _flow(subjects, phase)
+    return q / s**3, s**2 / q, s / q
+
+
+@dataclass(frozen=True)
+class KernelGrids:
+    """Subject grids for one shared aerosol, built once for all subjects of a call."""
+
+    passes: dict[str, tuple[SubjectGrid, SubjectGrid, SubjectGrid]]
+    hold: tuple[SubjectGrid, SubjectGrid] | None
+
+
+def build_grids(particles: Particles, subjects: Subjects, conditions: Conditions) -> KernelGrids:
+    """Tabulate each mechanism's transmissions over the range of ``subjects`` (all of them).
+
+    Only for an aerosol shared by every subject (``particles`` arrays shaped ``(1, B)``).
+    """
+    if particles.diameter_m.shape[0] != 1:
+        raise ValueError("subject grids need one aerosol shared by all subjects")
+    c = _bin_factors(particles, conditions)
+    passes = {}
+    for phase in ("in", "out"):
+        u_imp, u_sed, u_dif = _subject_factors(subjects, phase)
+        passes[phase] = (
+            SubjectGrid.build(
+                impaction_yeh_schum, c.impaction, float(u_imp.min()), float(u_imp.max())
+            ),
+            SubjectGrid.build(
+                sedimentation_pich, c.sedimentation, float(u_sed.min()), float(u_sed.max())
+            ),
+            SubjectGrid.build(
+                diffusion_ingham, c.diffusion, float(u_dif.min()), float(u_dif.max())
+            ),
+        )
+    hold = None
+    t_bh = subjects.breath_hold_s
+    if np.any(t_bh > 0):
+        s = subjects.lung_scale[t_bh > 0]
+        t = t_bh[t_bh > 0]
+        hold = (
+            SubjectGrid.build(
+                sedimentation_plug_flow,
+                c.hold_sedimentation,
+                float((t / s).min()),
+                float((t / s).max()),
+            ),
+            SubjectGrid.build(
+                _still_air_diffusion,
+                c.hold_diffusion,
+                float((t / s**2).min()),
+                float((t / s**2).max()),
+            ),
+        )
+    return KernelGrids(passes, hold)
+
+
+def _still_air_diffusion(x: FloatArray, *, check: bool = False) -> FloatArray:
+    """``1 − exp(−x)`` where ``x`` already includes the 5.784 rate (see ``_Tree``)."""
+    return np.asarray(
+        diffusion_breath_hold(x / BREATH_HOLD_DIFFUSION_RATE, check=check), dtype=np.float64
+    )
 
 
 def deposit_breath(
-    particles: Particles, subjects: Subjects, conditions: Conditions
+    particles: Particles,
+    subjects: Subjects,
+    conditions: Conditions,
+    grids: KernelGrids | None = None,
+    workspace: Workspace | None = None,
 ) -> KernelResult:
     """Deposition of one breath for every subject and size bin, mass-weighted over bins.
 
@@ -139,6 +326,10 @@ def deposit_breath(
     subjects : Subjects
         Shapes ``(S,)``.
     conditions : Conditions
+    grids : KernelGrids, optional
+        From :func:`build_grids` over a superset of these subjects (fast path for cohorts).
+    workspace : Workspace, optional
+        Work arrays to reuse across calls on chunks of the same size (saves page faults).
 
     Returns
     -------
@@ -146,108 +337,119 @@ def deposit_breath(
         Fractions of the inhaled aerosol (mass basis); per subject they sum to 1
         (``deposited.sum(axis=1) + exhaled``) to rounding.
     """
-    d_ref, _l_ref, n_tubes, volume_ref, front_ref = _geometry_constants()
+    tree = _tree()
+    ws = workspace if workspace is not None else Workspace()
     s = subjects.lung_scale[:, None]  # (S, 1)
-    diameter = s * d_ref  # (S, G)
-    radius = diameter / 2.0
-    cross_section = n_tubes * (math.pi / 4.0) * diameter**2
-    volume = s**3 * volume_ref  # (S, G): tubes plus alveoli of each generation
     vt = subjects.tidal_volume_m3[:, None]
 
-    # Share of the inhaled aerosol entering each compartment (ET + 24 generations):
-    # plug flow, the first air in goes deepest and the last V_ET stays in the ET region.
-    in_front = subjects.et_volume_m3[:, None] + s**3 * front_ref
+    # Share of the inhaled aerosol entering each generation (plug flow). Generations that no
+    # subject of this block reaches hold no aerosol and are left out of the arrays.
+    in_front = subjects.et_volume_m3[:, None] + s**3 * tree.front_volume_m3
     reach_gen = np.clip((vt - in_front) / vt, 0.0, 1.0)
-    reach = np.concatenate((np.ones_like(vt), reach_gen, np.zeros_like(vt)), axis=1)  # (S, 26)
+    n_gen = int(np.count_nonzero(reach_gen.max(axis=0) > 0.0))
+    reach = np.concatenate((np.ones_like(vt), reach_gen[:, :n_gen], np.zeros_like(vt)), axis=1)[
+        :, None, :
+    ]  # (S, 1, n_gen + 2): ET, the generations reached, and "beyond"
+    c = _bin_factors(particles, conditions)
 
-    p_in = _single_pass(particles, subjects, conditions, diameter, cross_section, volume, "in")
-    p_ex = _single_pass(particles, subjects, conditions, diameter, cross_section, volume, "out")
+    t_in = _transmission(particles, subjects, conditions, c, grids, "in", n_gen, ws)
+    t_ex = _transmission(particles, subjects, conditions, c, grids, "out", n_gen, ws)
+    shape = t_in.shape
 
     # Inhalation: survival to the entrance of each compartment (exclusive cumulative product).
-    transmission_in = 1.0 - p_in
-    survival = np.cumprod(transmission_in, axis=2)
-    survival = np.concatenate((np.ones_like(survival[..., :1]), survival[..., :-1]), axis=2)
-    reach_b = reach[:, None, :]
-    dep_in = survival * p_in * reach_b[..., :-1]
-    parked = survival * transmission_in * (reach_b[..., :-1] - reach_b[..., 1:])
+    survival = ws.array("survival", shape)
+    survival[..., 0] = 1.0
+    np.cumprod(t_in[..., :-1], axis=2, out=survival[..., 1:])
+    dep_in = np.subtract(1.0, t_in, out=ws.array("inhalation", shape))
+    dep_in *= survival
+    dep_in *= reach[..., :-1]
+    parked = survival
+    parked *= t_in
+    parked *= reach[..., :-1] - reach[..., 1:]
 
     # Breath-hold: parked aerosol settles and diffuses (no ET deposition during the hold).
-    dep_hold = _breath_hold(particles, subjects, conditions, radius, parked)
-    remaining = parked - dep_hold
+    dep_hold = _breath_hold(subjects, conditions, c, grids, parked, n_gen, ws)
+    remaining = parked
+    if dep_hold is not None:
+        remaining -= dep_hold
 
     # Exhalation, in closed form (see module docstring).
-    transmission_ex = np.maximum(1.0 - p_ex, MIN_TRANSMISSION)
-    cumulative = np.cumprod(transmission_ex, axis=2)  # E[i]
-    outward = np.cumsum((remaining * cumulative)[..., ::-1], axis=2)[..., ::-1]
-    load = outward / cumulative
-    dep_ex = load * (1.0 - transmission_ex)
-    exhaled_bins = outward[..., 0] * 1.0  # Σ_j r_j E_j
+    np.maximum(t_ex, MIN_TRANSMISSION, out=t_ex)
+    cumulative = np.cumprod(t_ex, axis=2, out=ws.array("cumulative", shape))  # E[i]
+    remaining *= cumulative
+    outward = ws.array("outward", shape)
+    np.cumsum(remaining[..., ::-1], axis=2, out=outward[..., ::-1])
+    exhaled_bins = outward[..., 0].copy()  # Σ_j r_j E_j
+    dep_ex = np.divide(outward, cumulative, out=outward)
+    np.subtract(1.0, t_ex, out=t_ex)
+    dep_ex *= t_ex
 
-    w = particles.mass_weight[..., None]
-    by_phase = np.stack(
-        [(dep_in * w).sum(axis=1), (dep_hold * w).sum(axis=1), (dep_ex * w).sum(axis=1)]
-    )
-    exhaled = (exhaled_bins * particles.mass_weight).sum(axis=1)
+    # Mass-weighted sums over the size bins, padded back to all 25 compartments.
+    w = particles.mass_weight
+    by_phase = np.zeros((3, vt.shape[0], N_GENERATIONS + 1))
+    by_phase[0, :, : n_gen + 1] = _weighted(dep_in, w)
+    if dep_hold is not None:
+        by_phase[1, :, : n_gen + 1] = _weighted(dep_hold, w)
+    by_phase[2, :, : n_gen + 1] = _weighted(dep_ex, w)
+    exhaled = (exhaled_bins * w).sum(axis=1)
     return KernelResult(deposited=by_phase.sum(axis=0), by_phase=by_phase, exhaled=exhaled)
 
 
-def _single_pass(
+def _weighted(per_bin: FloatArray, weight: FloatArray) -> FloatArray:
+    """Sum ``(S, B, C)`` over bins with weights ``(S or 1, B)`` → ``(S, C)``."""
+    if weight.shape[0] == 1:
+        return np.asarray(np.matmul(weight[0], per_bin))
+    return np.asarray(np.einsum("sbc,sb->sc", per_bin, weight))
+
+
+def _transmission(
     particles: Particles,
     subjects: Subjects,
     conditions: Conditions,
-    diameter: FloatArray,
-    cross_section: FloatArray,
-    volume: FloatArray,
+    c: _BinFactors,
+    grids: KernelGrids | None,
     phase: str,
+    n_gen: int,
+    ws: Workspace,
 ) -> FloatArray:
-    """Single-pass deposition probability, shaped ``(S, B, 25)`` (ET first)."""
-    duration = subjects.inhalation_s if phase == "in" else subjects.exhalation_s
-    flow = subjects.tidal_volume_m3 / duration  # (S,)
-    velocity = flow[:, None] / cross_section  # (S, G), mean velocity in the tubes
-    residence = volume / flow[:, None]  # time to sweep the generation's tubes and alveoli
-    mu = conditions.viscosity_pa_s
-    inertia = particles.density_kg_m3 * particles.slip * particles.diameter_m**2 / (18.0 * mu)
-    settle = 0.75 * math.cos(conditions.gravity_angle_rad) * particles.settling_velocity_m_s
-    reynolds = conditions.air_density_kg_m3 * velocity * diameter / mu
-    turbulent = reynolds > conditions.turbulent_reynolds
-    # Each mechanism's dimensionless number is (per-bin factor) × (per-subject-and-generation
-    # factor): impaction θ·St = θ·ρCd²/(18μ) · U/D_t (Yeh & Schum), sedimentation
-    # ε = ¾ v_s cosφ · t/D_t (Pich), diffusion Δ = D · t/D_t² (Ingham).
-    factors = (
-        (conditions.branching_angle_rad * inertia, velocity / diameter),
-        (settle, residence / diameter),
-        (particles.diffusion_m2_s, residence / diameter**2),
+    """Single-pass transmission ``1 − P``, shaped ``(S, B, n_gen + 1)`` (ET first)."""
+    u_imp, u_sed, u_dif = _subject_factors(subjects, phase)
+    cols = slice(0, n_gen)
+    grid = grids.passes[phase] if grids is not None else (None, None, None)
+    mechanisms = (
+        (impaction_yeh_schum, impaction_table(), c.impaction, u_imp),
+        (sedimentation_pich, sedimentation_table(), c.sedimentation, u_sed),
+        (diffusion_ingham, diffusion_table(), c.diffusion, u_dif),
     )
-    if conditions.exact:
-        p_imp, p_sed, p_dif = (
-            function(per_bin[..., None] * per_airway[:, None], check=False)
-            for function, (per_bin, per_airway) in zip(
-                (impaction_yeh_schum, sedimentation_pich, diffusion_ingham), factors, strict=True
-            )
+    t_imp, t_sed, t_dif = (
+        transmission(
+            exact_function,
+            table,
+            per_bin[..., cols] if g is None else per_bin,
+            u,
+            exact=conditions.exact,
+            grid=g,
+            workspace=ws,
+            name=f"{phase} mechanism {i}",
+        )[..., cols]
+        for i, ((exact_function, table, per_bin, u), g) in enumerate(
+            zip(mechanisms, grid, strict=True)
         )
-    else:
-        p_imp, p_sed, p_dif = (
-            table()(np.log(per_bin)[..., None] + np.log(per_airway)[:, None])
-            for table, (per_bin, per_airway) in zip(
-                (impaction_table, sedimentation_table, diffusion_table), factors, strict=True
-            )
-        )
+    )
+
+    # Yu & Diu's turbulent diffusion where the Reynolds number is above the threshold
+    # (only the first few generations, so computed exactly).
+    flow = _flow(subjects, phase)
+    ratio = conditions.air_density_kg_m3 / conditions.viscosity_pa_s
+    reynolds = ratio * (flow / subjects.lung_scale)[:, None] * _tree().reynolds[cols]
+    turbulent = reynolds > conditions.turbulent_reynolds
     columns = np.flatnonzero(turbulent.any(axis=0))
     if columns.size:
-        cols = slice(0, int(columns.max()) + 1)
-        per_bin, per_airway = factors[2]
-        delta = per_bin[..., None] * per_airway[:, None, cols]
-        p_dif[..., cols] = np.where(
-            turbulent[:, None, cols], diffusion_turbulent(delta, check=False), p_dif[..., cols]
-        )
+        last = int(columns.max()) + 1
+        delta = c.diffusion[..., :last] * u_dif[:, None, None]
+        t_turb = 1.0 - diffusion_turbulent(delta, check=False)
+        t_dif[..., :last] = np.where(turbulent[:, None, :last], t_turb, t_dif[..., :last])
 
-    # Independent mechanisms: P = 1 − (1 − P_I)(1 − P_S)(1 − P_D), computed in place.
-    np.subtract(1.0, p_imp, out=p_imp)
-    np.subtract(1.0, p_sed, out=p_sed)
-    np.subtract(1.0, p_dif, out=p_dif)
-    p_imp *= p_sed
-    p_imp *= p_dif
-    p_gen = np.subtract(1.0, p_imp, out=p_imp)
     p_et = extrathoracic_deposition(
         particles.aerodynamic_diameter_m,
         particles.diffusion_m2_s,
@@ -255,32 +457,49 @@ def _single_pass(
         "inhalation" if phase == "in" else "exhalation",
         subjects.nasal_fraction[:, None],
     )
-    p_et = np.broadcast_to(p_et, p_gen.shape[:2])
-    return np.concatenate((p_et[..., None], p_gen), axis=2)
+    result = ws.array(f"{phase} transmission", (t_imp.shape[0], t_imp.shape[1], n_gen + 1))
+    result[..., 0] = 1.0 - p_et
+    gens = result[..., 1:]
+    np.multiply(t_imp, t_sed, out=gens)
+    gens *= t_dif
+    return result
 
 
 def _breath_hold(
-    particles: Particles,
     subjects: Subjects,
     conditions: Conditions,
-    radius: FloatArray,
+    c: _BinFactors,
+    grids: KernelGrids | None,
     parked: FloatArray,
-) -> FloatArray:
-    """Deposition of the parked aerosol during the breath-hold, ``(S, B, 25)``."""
-    hold = subjects.breath_hold_s
-    if not np.any(hold > 0):
-        return np.zeros_like(parked)
-    t_over_r = (hold[:, None] / radius)[:, None]  # (S, 1, G)
-    cos_phi = math.cos(conditions.gravity_angle_rad)
-    p_sed = sedimentation_plug_flow(
-        particles.settling_velocity_m_s[..., None] * cos_phi * t_over_r, check=False
-    )
-    p_dif = diffusion_breath_hold(
-        particles.diffusion_m2_s[..., None] * t_over_r / radius[:, None], check=False
-    )
-    p_gen = 1.0 - (1.0 - p_sed) * (1.0 - p_dif)
-    p = np.concatenate((np.zeros_like(p_gen[..., :1]), p_gen), axis=2)
-    return parked * p
+    n_gen: int,
+    ws: Workspace,
+) -> FloatArray | None:
+    """Deposition of the parked aerosol during the breath-hold, ``(S, B, C)``; None if no hold."""
+    t_bh = subjects.breath_hold_s
+    if not np.any(t_bh > 0):
+        return None
+    s = subjects.lung_scale
+    cols = slice(0, n_gen)
+    u_sed = t_bh / s
+    u_dif = t_bh / s**2
+    p = ws.array("hold", parked.shape)
+    p[..., 0] = 0.0
+    gens = p[..., 1:]
+    if grids is not None and grids.hold is not None and not conditions.exact and np.all(t_bh > 0):
+        full = (parked.shape[0], *grids.hold[0].values.shape[1:])
+        settle = grids.hold[0].at(u_sed, ws.array("hold settling", full), ws.array("scratch", full))
+        gens[...] = settle[..., cols]
+        diffuse = grids.hold[1].at(u_dif, ws.array("hold diffusion", full), settle)
+        gens *= diffuse[..., cols]
+    else:
+        # Still-air settling (Yeh/Wang plug-flow form, with the particle density) and
+        # diffusion are both exponential, so their joint survival is one exponential.
+        exponent = c.hold_sedimentation[..., cols] * ((-2.0 / math.pi) * u_sed)[:, None, None]
+        exponent -= c.hold_diffusion[..., cols] * u_dif[:, None, None]
+        np.exp(exponent, out=gens)
+    np.subtract(1.0, gens, out=gens)
+    p *= parked
+    return p
 
 
 __all__ = [
@@ -288,8 +507,12 @@ __all__ = [
     "N_GENERATIONS",
     "TURBULENT_REYNOLDS",
     "Conditions",
+    "KernelGrids",
     "KernelResult",
     "Particles",
     "Subjects",
+    "body_conditions",
+    "build_grids",
     "deposit_breath",
+    "make_subjects",
 ]

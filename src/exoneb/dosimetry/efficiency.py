@@ -62,7 +62,7 @@ _INGHAM_CBRT_TERM: Final = (0.0509, 125.9)
 _TURBULENT_SQRT_DELTA_AT_ONE: Final = (4.0 - math.sqrt(16.0 - 4.0 * 1.776)) / (2.0 * 1.776) + 1e-6
 
 #: Breath-hold (still-air) diffusion constant, P = 1 − exp(−5.784·D·t/R²) (OSP, LungSIM).
-_BREATH_HOLD_DIFFUSION_RATE: Final = 5.784
+BREATH_HOLD_DIFFUSION_RATE: Final = 5.784
 
 
 def _dimensionless(field: str, value: ArrayLike, check: bool) -> FloatArray:
@@ -306,7 +306,7 @@ def diffusion_breath_hold(x: ArrayLike, *, check: bool = True) -> FloatArray:
         Deposition probability [-] in [0, 1); 0.05620 at x = 0.01 (§2.5).
     """
     value = _dimensionless("x", x, check)
-    p = np.multiply(value, -_BREATH_HOLD_DIFFUSION_RATE, out=_scratch(value))
+    p = np.multiply(value, -BREATH_HOLD_DIFFUSION_RATE, out=_scratch(value))
     np.expm1(p, out=p)
     np.negative(p, out=p)
     return _result(p)

@@ -22,30 +22,30 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from exoneb.dosimetry import icrp66 as icrp
+from exoneb.dosimetry._mechanisms import Workspace
 from exoneb.dosimetry.airways import (
-    ICRP_ET_DEAD_SPACE_M3,
-    ICRP_REFERENCE_FRC_M3,
     REGION_GENERATIONS,
     frc_crapo_ml,
-    lung_scale_factor,
     parse_sex,
 )
 from exoneb.dosimetry.breathing import breathing_pattern, check_tidal_volume_for_subject
 from exoneb.dosimetry.constants import (
-    AIR_MOLAR_MASS_KG_MOL,
-    BODY_TEMPERATURE_K,
-    GAS_CONSTANT_J_MOL_K,
     ISOTONIC_SALINE_DENSITY_KG_M3,
     NACL_CRYSTAL_DENSITY_KG_M3,
-    STANDARD_PRESSURE_PA,
 )
-from exoneb.dosimetry.deposition import Conditions, Particles, Subjects, deposit_breath
+from exoneb.dosimetry.deposition import (
+    Particles,
+    Subjects,
+    body_conditions,
+    build_grids,
+    deposit_breath,
+    make_subjects,
+)
 from exoneb.dosimetry.errors import DosimetryInputError
 from exoneb.dosimetry.hygroscopic import dry_residue_diameter, equilibrium_diameter
 from exoneb.dosimetry.nebulizers import device_chain, get_interface, get_nebulizer
 from exoneb.dosimetry.particles import (
     aerodynamic_diameter,
-    air_viscosity,
     diffusion_coefficient,
     physical_diameter,
     settling_velocity,
@@ -72,7 +72,12 @@ REGIONS: tuple[str, ...] = (
 )
 
 MMAD_RANGE_UM = (0.1, 20.0)
-DEFAULT_CHUNK_SIZE = 1024
+DEFAULT_CHUNK_SIZE = 256
+
+#: From this many subjects sharing one aerosol, the mechanisms are tabulated over the
+#: subjects (``_mechanisms.SubjectGrid``): building the grids costs about as much as
+#: a few hundred subjects.
+GRID_MIN_SUBJECTS = 2048
 
 ASSUMPTIONS: tuple[str, ...] = (
     "Symmetric Weibel-A lung scaled to the subject's lung volume (FRC + half a tidal volume).",
@@ -446,16 +451,16 @@ def _weibel(
         "t_bh": _flat(breath.breath_hold_s, shape),
         "t_ex": _flat(breath.exhalation_s, shape),
     }
-    mu = float(air_viscosity(BODY_TEMPERATURE_K))
-    rho_air = (
-        STANDARD_PRESSURE_PA * AIR_MOLAR_MASS_KG_MOL / (GAS_CONSTANT_J_MOL_K * BODY_TEMPERATURE_K)
-    )
-    conditions = Conditions(mu, rho_air, branching_angle_rad, gravity_angle_rad, exact=exact)
+    conditions = body_conditions(branching_angle_rad, gravity_angle_rad, exact=exact)
     shared = None
+    grids = None
+    workspace = Workspace()
     if not per_subject_aerosol:
         shared = _shared_particles(
             float(flat["mmad"][0]), float(flat["gsd"][0]), n_bins, relative_humidity, dry_out
         )
+        if size >= GRID_MIN_SUBJECTS and not exact:
+            grids = build_grids(shared, _subjects(flat, slice(None)), conditions)
 
     deposited = np.empty((size, 25))
     phases = np.empty((3, size, 25))
@@ -465,18 +470,7 @@ def _weibel(
         particles = shared or _particles(
             flat["mmad"][part], flat["gsd"][part], n_bins, relative_humidity, dry_out
         )
-        frc = flat["frc"][part]
-        vt = flat["vt"][part]
-        subjects = Subjects(
-            lung_scale=lung_scale_factor(frc + vt / 2.0),
-            et_volume_m3=ICRP_ET_DEAD_SPACE_M3 * frc / ICRP_REFERENCE_FRC_M3,
-            tidal_volume_m3=vt,
-            inhalation_s=flat["t_in"][part],
-            breath_hold_s=flat["t_bh"][part],
-            exhalation_s=flat["t_ex"][part],
-            nasal_fraction=flat["fn"][part],
-        )
-        result = deposit_breath(particles, subjects, conditions)
+        result = deposit_breath(particles, _subjects(flat, part), conditions, grids, workspace)
         deposited[part] = result.deposited
         phases[:, part] = result.by_phase
         exhaled[part] = result.exhaled
@@ -511,6 +505,17 @@ def _shared_particles(
     for value in vars(particles).values():
         value.setflags(write=False)
     return particles
+
+
+def _subjects(flat: dict[str, FloatArray], part: slice) -> Subjects:
+    return make_subjects(
+        frc_m3=flat["frc"][part],
+        tidal_volume_m3=flat["vt"][part],
+        inhalation_s=flat["t_in"][part],
+        breath_hold_s=flat["t_bh"][part],
+        exhalation_s=flat["t_ex"][part],
+        nasal_fraction=flat["fn"][part],
+    )
 
 
 def _particles(

@@ -198,9 +198,15 @@ def device_chain(
         raise DosimetryInputError("delivery", delivery, "one of " + ", ".join(DELIVERY_MODES))
     fill = _positive("fill_ml", fill_ml)
     residual = np.asarray(residual_ml, dtype=np.float64)
-    _require(
-        "residual_ml", residual, (residual >= 0) & (residual < fill), "≥ 0 mL and below fill_ml"
-    )
+    residual_ok = (residual >= 0) & (residual < fill)
+    if not np.all(residual_ok):
+        fill_at = float(np.broadcast_to(fill, residual_ok.shape)[~residual_ok].flat[0])
+        _require(
+            "residual_ml",
+            residual,
+            residual_ok,
+            f"from 0 mL to below the fill volume (fill_ml = {fill_at:g} mL)",
+        )
     conc = np.asarray(residual_concentration_factor, dtype=np.float64)
     _require("residual_concentration_factor", conc, conc >= 1, "≥ 1")
     loss = np.asarray(device_loss_fraction, dtype=np.float64)

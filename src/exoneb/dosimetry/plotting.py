@@ -47,6 +47,7 @@ def deposition_figure(result: DepositionResult, title: str | None = None) -> Fig
         If the result holds more than one subject.
     """
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     if np.ndim(result.duration_min) != 0:
         raise ValueError("deposition_figure draws one subject; pass a scalar-input result")
@@ -58,10 +59,10 @@ def deposition_figure(result: DepositionResult, title: str | None = None) -> Fig
             OKABE_ITO[next(n for n, r in REGION_GENERATIONS.items() if g in r)] for g in gens
         ]
         ax_gen.bar(gens, 100 * result.by_generation, color=colours)
-        for name, gen_range in REGION_GENERATIONS.items():
-            ax_gen.bar([], [], color=OKABE_ITO[name], label=name)
-            del gen_range
-        ax_gen.legend(frameon=False)
+        ax_gen.legend(
+            handles=[Patch(color=OKABE_ITO[name], label=name) for name in REGION_GENERATIONS],
+            frameon=False,
+        )
     else:
         ax_gen.text(
             0.5, 0.5, "not available for this model", ha="center", transform=ax_gen.transAxes
