@@ -30,7 +30,8 @@ from exoneb.dosimetry.model import _shared_particles
 def _load_scalar_reference() -> ModuleType:
     path = Path(__file__).resolve().parents[2] / "bench" / "scalar_reference.py"
     spec = importlib.util.spec_from_file_location("scalar_reference", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["scalar_reference"] = module
     spec.loader.exec_module(module)
