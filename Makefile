@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: install
-	$(VENV)/bin/exoneb deposit
+	$(VENV)/bin/exoneb db upgrade
+	$(VENV)/bin/exoneb demo --if-empty
+	$(VENV)/bin/exoneb serve --host $(HOST) --port $(PORT)
 
 test: install
 	bash scripts/system-deps.sh
