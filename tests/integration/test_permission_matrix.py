@@ -92,8 +92,8 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
 }  # fmt: skip
 
 
-def test_every_action_has_a_runner() -> None:
-    assert set(RUN) == set(Action)
+def test_every_action_has_a_runner_and_expected_audit() -> None:
+    assert set(RUN) == set(Action) == set(AUDIT_ROWS_WHEN_ALLOWED)
 
 
 def _denials(world: World) -> int:
@@ -116,6 +116,37 @@ DATA_TABLES = (
 def _row_counts(world: World) -> dict[str, int]:
     with world.factory() as db:
         return {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in DATA_TABLES}
+
+
+AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
+    Action.USER_MANAGE: ("user.create",),
+    Action.PATIENT_READ: ("patient.read",),
+    Action.PATIENT_CREATE: ("patient.create",),
+    Action.PATIENT_UPDATE: ("patient.update",),
+    Action.PATIENT_VOID: ("patient.void",),
+    Action.CONSENT_RECORD: ("consent.create",),
+    Action.CARE_RECORD: ("care.create",),
+    Action.ENROLMENT_CREATE: ("enrolment.create",),
+    Action.SESSION_PLAN: ("session.plan",),
+    Action.SESSION_TRANSITION: (),  # refused by the rules: nothing written
+    Action.SESSION_ABORT: ("session.abort",),
+    Action.RECORD_SIGN: ("record.sign",),
+    Action.AUDIT_READ: (),
+    Action.AUDIT_EXPORT: ("audit.export",),
+}
+"""Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
+
+
+def _audit_since(world: World, seq: int) -> tuple[str, ...]:
+    with world.factory() as db:
+        return tuple(db.scalars(
+            select(AuditEvent.action).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)
+        ))  # fmt: skip
+
+
+def _last_seq(world: World) -> int:
+    with world.factory() as db:
+        return db.scalar(select(func.max(AuditEvent.seq))) or 0
 
 
 def _run(world: World, role: Role, action: Action, prepared: Prepared) -> None:
@@ -142,9 +173,11 @@ def test_role_action(shared_world: World, role: Role, action: Action) -> None:
         assert last.entity_id == action.value
         assert _denials(world) == denials + 1
         return
+    seq = _last_seq(world)
     try:
         _run(world, role, action, prepared)
     except RuleViolation:
         # Allowed by role, refused by the session rules (no assessment record exists yet).
         assert action is Action.SESSION_TRANSITION
+    assert _audit_since(world, seq) == AUDIT_ROWS_WHEN_ALLOWED[action]
     assert _denials(world) == denials
