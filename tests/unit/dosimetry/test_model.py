@@ -24,9 +24,12 @@ from exoneb.dosimetry import (
     deposit,
     get_nebulizer,
     nebulizer_catalog,
+    simulate_cohort,
 )
-from exoneb.dosimetry.airways import frc_crapo_ml
+from exoneb.dosimetry.airways import frc_crapo_ml, region_of_generation, weibel_a_3l
+from exoneb.dosimetry.breathing import icrp66_subject
 from exoneb.dosimetry.nebulizers import interfaces, validate_spec
+from exoneb.dosimetry.plotting import deposition_figure
 
 LOADED_PARTS = (
     "residual",
@@ -566,3 +569,77 @@ def test_chunk_size_invariance_large_call() -> None:
     for key, value in small.fractions_of_inhaled.items():
         np.testing.assert_allclose(value, large.fractions_of_inhaled[key], rtol=0, atol=1e-12)
     np.testing.assert_allclose(small.by_generation, large.by_generation, rtol=0, atol=1e-12)
+
+
+# --- airways, breathing, cohort, plotting ----------------------------------------------------
+
+
+def test_weibel_3l_table_volumes() -> None:
+    """§2.1 checks [computed]: 3L-scaled tree — conducting tubes (gens 0–16) 109 mL, all tubes
+    998 mL, alveolar add-on 2002 mL on gens 17–23, total 3000 mL; trachea d 1.539 cm,
+    L 10.26 cm; 2**z tubes per generation."""
+    table = weibel_a_3l()
+    ml = 1e6
+    assert table.tube_volume_m3[:17].sum() * ml == pytest.approx(109.0, abs=1.0)
+    assert table.tube_volume_m3.sum() * ml == pytest.approx(998.0, abs=2.0)
+    assert table.alveolar_volume_m3.sum() * ml == pytest.approx(2002.0, abs=2.0)
+    assert np.all(table.alveolar_volume_m3[:17] == 0.0)
+    total = (table.tube_volume_m3 + table.alveolar_volume_m3).sum() * ml
+    assert total == pytest.approx(3000.0, abs=1e-9)
+    assert table.diameter_m[0] == pytest.approx(1.539e-2)
+    assert table.length_m[0] == pytest.approx(10.26e-2)
+    np.testing.assert_array_equal(table.n_tubes, 2.0 ** np.arange(24))
+
+
+def test_regions_of_generations() -> None:
+    """Issue #2 item 2: regions bronchial (0–8), bronchiolar (9–15), alveolar (16–23)."""
+    assert [region_of_generation(g) for g in (0, 8, 9, 15, 16, 23)] == [
+        "bronchial",
+        "bronchial",
+        "bronchiolar",
+        "bronchiolar",
+        "alveolar",
+        "alveolar",
+    ]
+    with pytest.raises(DosimetryInputError):
+        region_of_generation(24)
+
+
+def test_icrp66_subject_table15() -> None:
+    """ICRP-66 Table 15 (data/hrtm_subjects_breathing.json): adult male sitting V_T 750 mL,
+    12 /min, 300 mL/s (V_T over half the period), FRC 3301 mL; an unknown activity is refused."""
+    s = icrp66_subject("male", "sitting")
+    assert s.flow_ml_s == pytest.approx(s.tidal_volume_ml / (60.0 / s.breaths_per_min / 2.0))
+    with pytest.raises(DosimetryInputError):
+        icrp66_subject("male", "jogging")  # type: ignore[arg-type]
+
+
+def test_simulate_cohort_reproducible() -> None:
+    """Issue #2 item 6: virtual cohorts are seeded and reproducible; percentiles (5–95) of each
+    region's fraction of the loaded dose; subject characteristics cannot be passed."""
+    a = simulate_cohort(60, 9, nebulizer="jet-generic")
+    b = simulate_cohort(60, 9, nebulizer="jet-generic")
+    assert a.percentiles == b.percentiles
+    np.testing.assert_array_equal(a.subjects.frc_ml, b.subjects.frc_ml)
+    assert simulate_cohort(60, 10, nebulizer="jet-generic").percentiles != a.percentiles
+    lung = np.asarray(a.result.fractions_of_loaded["lung"])
+    assert lung.shape == (60,)
+    expected = np.percentile(lung, [5, 25, 50, 75, 95])
+    assert list(a.percentiles["lung"].values()) == pytest.approx(list(expected))
+    for region in REGIONS:
+        qs = list(a.percentiles[region].values())
+        assert qs == sorted(qs)
+    with pytest.raises(DosimetryInputError) as info:
+        simulate_cohort(10, 0, tidal_volume_ml=500.0)
+    assert info.value.field == "tidal_volume_ml"
+
+
+def test_deposition_figure() -> None:
+    """plotting.py: two panels (by generation, loaded dose by region) for one subject; a result
+    holding several subjects is refused."""
+    fig = deposition_figure(deposit(nebulizer="jet-generic"))
+    assert len(fig.axes) == 2
+    gen_axis = fig.axes[0]
+    assert len(gen_axis.patches) >= 24  # one bar per generation (+ legend handles)
+    with pytest.raises(ValueError, match="one subject"):
+        deposition_figure(deposit(tidal_volume_ml=[400.0, 600.0]))

@@ -9,14 +9,17 @@ Issue #2, "Tests and evidence": "the scalar efficiency tables".
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import math
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from exoneb.dosimetry import _tables, deposit, efficiency
+from exoneb.dosimetry import _tables, deposit, deposition, efficiency, model
+from exoneb.dosimetry._mechanisms import SubjectGrid
 from exoneb.dosimetry._tables import LogTable
 
 #: (table, exact function, ln x grid start, ln x grid end): each grid spans the table's
@@ -185,3 +188,47 @@ def test_angle_bounds_through_tables(kwargs: dict[str, float]) -> None:
     for key, value in fast.fractions_of_inhaled.items():
         assert value is not None
         assert abs(float(value) - float(exact.fractions_of_inhaled[key])) < 1e-5, key
+
+
+#: Physiological ranges of the per-subject factor u of each mechanism (see the table in
+#: ``_mechanisms``): flow Q 0.1–3 L/s and lung scale s 0.8–1.2 give u_imp = Q/s³,
+#: u_sed = s²/Q and u_dif = s/Q within these bounds.
+SUBJECT_U_RANGES = {
+    "impaction": (5.8e-5, 5.9e-3),
+    "sedimentation": (0.21, 1.5e4),
+    "diffusion": (0.27, 1.2e4),
+}
+
+
+def _grid_at(grid: SubjectGrid, u: np.ndarray) -> np.ndarray:
+    """``grid.at(u)``; newer versions write into caller-provided ``out`` and ``scratch``."""
+    if len(inspect.signature(grid.at).parameters) >= 3:
+        out = np.empty((u.size, *grid.values.shape[1:]))
+        return np.asarray(grid.at(u, out, np.empty_like(out)))
+    return np.asarray(grid.at(u))
+
+
+@pytest.mark.parametrize("mechanism", list(SUBJECT_U_RANGES))
+@pytest.mark.parametrize(("mmad_um", "gsd"), [(3.0, 2.0), (8.0, 1.0)])
+def test_subject_grid_max_abs_error(mechanism: str, mmad_um: float, gsd: float) -> None:
+    """``_mechanisms.SubjectGrid`` ("interpolation error measured in test_tables.py"): for a
+    shared aerosol's per-bin × per-generation factors, the tabulated transmissions over u
+    match the exact formulas within 1e-5 absolute (the tables' bound) on a dense log grid of
+    u over its physiological range (3001 points)."""
+    particles = model._shared_particles(mmad_um, gsd, 40, 0.995, False)
+    conditions = deposition.body_conditions(math.radians(30.0), math.radians(45.0))
+    factors = deposition._bin_factors(particles, conditions)
+    exact_function = {
+        "impaction": efficiency.impaction_yeh_schum,
+        "sedimentation": efficiency.sedimentation_pich,
+        "diffusion": efficiency.diffusion_ingham,
+    }[mechanism]
+    c = getattr(factors, mechanism)
+    lo, hi = SUBJECT_U_RANGES[mechanism]
+    grid = SubjectGrid.build(exact_function, c, lo, hi)
+    u = np.exp(np.linspace(math.log(lo), math.log(hi), 3001))
+    exact = 1.0 - np.asarray(exact_function(c * u[:, None, None], check=False))
+    err = np.abs(_grid_at(grid, u) - exact)
+    worst = np.unravel_index(int(np.argmax(err)), err.shape)
+    x = float((c * u[:, None, None])[worst])
+    assert err[worst] < 1e-5, f"max |grid − exact| = {err[worst]:.3g} at argument {x:.6g}"
