@@ -29,7 +29,8 @@ PERCENTILE_KEYS = ["p5", "p25", "p50", "p75", "p95"]
 
 
 def _invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args))
+    """Run the CLI as in an 80-column terminal (rich reads COLUMNS), whatever the CI sets."""
+    return runner.invoke(app, list(args), env={"COLUMNS": "80"})
 
 
 def _single_json(stdout: str) -> dict[str, Any]:
