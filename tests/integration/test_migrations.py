@@ -15,7 +15,7 @@ def test_round_trip_without_drift(db_url: str) -> None:
     try:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         migrate.upgrade(db_url)
-        assert migrate.current_revision(engine) == "0001"
+        assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
         assert {"audit_event", "patient", "therapy_session"} <= set(
             inspect(engine).get_table_names()
         )

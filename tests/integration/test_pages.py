@@ -156,3 +156,24 @@ def test_refused_page_action_is_403_page(world: World) -> None:
     )
     assert response.status_code == 403
     assert "Pharmacist / lab" in response.text
+
+
+def test_consent_amendment_from_the_patient_page(world: World) -> None:
+    patient_id, _ = planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+    page = nurse.client.get(f"/patients/{patient_id}").text
+    consent_id = re.search(rf"/patients/{patient_id}/consents/(\d+)/amend", page)
+    assert consent_id is not None
+    url = f"/patients/{patient_id}/consents/{consent_id.group(1)}/amend"
+    missing = _form(nurse, url, {"document_version": "ICF 1.1", "consent_date": "2026-01-02"})
+    assert missing.status_code == 422
+    assert _field_error(missing.text, "reason") == "Required."
+    done = _form(
+        nurse,
+        url,
+        {"document_version": "ICF 1.1", "consent_date": "2026-01-02", "reason": "typo in version"},
+    )
+    assert done.status_code == 303
+    after = nurse.client.get(f"/patients/{patient_id}").text
+    assert "superseded: Amended by Nurse One: typo in version" in after
+    assert "document ICF 1.1" in after

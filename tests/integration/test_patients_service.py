@@ -19,7 +19,7 @@ from exoneb.core.errors import (
     StaleEdit,
 )
 from exoneb.patients import service as patients
-from exoneb.patients.schemas import ConsentCreate, PatientUpdate
+from exoneb.patients.schemas import ConsentAmend, ConsentCreate, PatientUpdate
 
 from .conftest import PASSWORD, World
 from .factories import enrolment_data, patient_data, ready_patient
@@ -222,3 +222,42 @@ def test_signature_binds_to_content(world: World) -> None:
             )
     (row,) = _audit(world, action="record.sign")
     assert json.loads(row.after or "")["statement"] == "I independently verified this record."
+
+
+def test_signed_consent_is_corrected_only_by_amendment(world: World) -> None:
+    patient_id, _ = ready_patient(world)
+    with world.action(Role.NURSE) as ctx:
+        old = patients.current_consent(ctx=ctx, patient_id=patient_id)
+        assert old is not None
+        patients.sign_consent(
+            ctx=ctx,
+            settings=world.settings,
+            consent_id=old.id,
+            meaning="performed",
+            password=PASSWORD,
+        )
+    amendment = ConsentAmend(
+        document_version="ICF 1.1",
+        consent_date=date(2026, 1, 2),
+        reason="wrong document version entered",
+    )
+    with world.action(Role.PHYSICIAN) as ctx:
+        new = patients.amend_consent(ctx=ctx, consent_id=old.id, data=amendment)
+    with world.action(Role.NURSE) as ctx:
+        current = patients.current_consent(ctx=ctx, patient_id=patient_id)
+        assert current is not None
+        assert current.id == new.id
+        assert current.supersedes_id == old.id
+        assert current.amended_by == "Physician One"
+        history = patients.consents(ctx=ctx, patient_id=patient_id)
+        assert {c.id: c.status for c in history} == {old.id: "superseded", new.id: "active"}
+        kept = next(c for c in history if c.id == old.id)
+        assert kept.document_version == "ICF 1.0"  # the signed content is untouched
+        [(_, still_valid)] = patients.consent_signatures(ctx=ctx, consent=kept)
+        assert still_valid
+        assert patients.consent_signatures(ctx=ctx, consent=current) == []
+    with pytest.raises(RuleViolation, match="superseded"), world.action(Role.NURSE) as ctx:
+        patients.amend_consent(ctx=ctx, consent_id=old.id, data=amendment)
+    (row,) = _audit(world, action="consent.amend")
+    assert row.reason == "wrong document version entered"
+    assert json.loads(row.before or "")["document_version"] == "ICF 1.0"

@@ -455,8 +455,11 @@ def signatures_for(*, ctx: Ctx, record_type: str, record_id: int) -> Sequence[Si
     ).all()
 
 
-def signature_valid(signature: Signature, *, content: Mapping[str, Any], version: int) -> bool:
-    """True when the record still has the signed version and exactly the signed content."""
-    return signature.record_version == version and hmac.compare_digest(
-        signature.content_sha256, content_hash(content)
-    )
+def signature_valid(signature: Signature, *, content: Mapping[str, Any]) -> bool:
+    """True when the record still holds exactly the content that was signed.
+
+    ``record_version`` says which version was signed; it is not compared here
+    because status changes that leave the signed fields alone (a consent
+    withdrawn or superseded by an amendment) also bump the lock version.
+    """
+    return hmac.compare_digest(signature.content_sha256, content_hash(content))

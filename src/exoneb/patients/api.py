@@ -10,6 +10,7 @@ from exoneb.patients import service
 from exoneb.patients.schemas import (
     CareCreate,
     CareRead,
+    ConsentAmend,
     ConsentCreate,
     ConsentRead,
     EnrolmentCreate,
@@ -83,6 +84,17 @@ def add_consent(patient_id: int, data: ConsentCreate, auth: AuthDep) -> ConsentR
     with auth.action() as ctx:
         consent = service.record_consent(ctx=ctx, patient_id=patient_id, data=data)
         return ConsentRead.model_validate(consent)
+
+
+@router.post(
+    "/consents/{consent_id}/amend", response_model=ConsentRead, status_code=status.HTTP_201_CREATED
+)
+def amend_consent(consent_id: int, data: ConsentAmend, auth: AuthDep) -> ConsentRead:
+    """Correct a consent by amendment (a new version; the old one stays, superseded)."""
+    with auth.action() as ctx:
+        return ConsentRead.model_validate(
+            service.amend_consent(ctx=ctx, consent_id=consent_id, data=data)
+        )
 
 
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentRead)

@@ -44,7 +44,12 @@ class Patient(Base):
 
 
 class Consent(Base):
-    """Informed consent: which document version, when, and who took it."""
+    """Informed consent: which document version, when, and who took it.
+
+    Consent rows are never edited: a correction is an amendment, a new row
+    pointing at the one it ``supersedes`` (which keeps its content, its
+    signatures and the status ``superseded``).
+    """
 
     __tablename__ = "consent"
 
@@ -57,6 +62,8 @@ class Consent(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"))
+    amended_by: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)

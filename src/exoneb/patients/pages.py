@@ -17,6 +17,7 @@ from exoneb.core.errors import DomainError, InvalidInput
 from exoneb.patients import service
 from exoneb.patients.schemas import (
     CareCreate,
+    ConsentAmend,
     ConsentCreate,
     EnrolmentCreate,
     PatientCreate,
@@ -246,6 +247,22 @@ def sign_consent(
             {},
             exc.status_code,
         )
+
+
+@router.post("/patients/{patient_id}/consents/{consent_id}/amend")
+def amend_consent(
+    request: Request, patient_id: int, consent_id: int, auth: AuthDep, form: FormDep
+) -> Response:
+    """Correct a consent record by amendment."""
+    return _form_action(
+        request,
+        auth,
+        patient_id,
+        f"amend-{consent_id}",
+        form,
+        ConsentAmend,
+        lambda ctx, data: service.amend_consent(ctx=ctx, consent_id=consent_id, data=data),
+    )
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw")

@@ -107,6 +107,12 @@ class ConsentCreate(BaseModel):
         return value
 
 
+class ConsentAmend(ConsentCreate):
+    """A correction of a consent record; the old version stays, marked superseded."""
+
+    reason: Reason
+
+
 class ConsentRead(BaseModel):
     """A consent record."""
 
@@ -119,6 +125,8 @@ class ConsentRead(BaseModel):
     recorded_at: datetime
     status: str
     status_reason: str | None
+    supersedes_id: int | None = None
+    amended_by: str | None = None
     version: int
 
 

@@ -25,6 +25,7 @@ from exoneb.core.errors import DuplicateRecord, InvalidInput, NotFound, RuleViol
 from exoneb.patients.models import Consent, Enrolment, Patient, PrescribedCare
 from exoneb.patients.schemas import (
     CareCreate,
+    ConsentAmend,
     ConsentCreate,
     EnrolmentCreate,
     PatientCreate,
@@ -257,6 +258,62 @@ def withdraw_consent(*, ctx: Ctx, consent_id: int, reason: str, void: bool = Fal
     return consent
 
 
+def amend_consent(*, ctx: Ctx, consent_id: int, data: ConsentAmend) -> Consent:
+    """Correct a consent record by amendment: a new row supersedes it; the old one stays.
+
+    Consent records are never edited in place, so a signature on the old row
+    keeps verifying against exactly what was signed; the new row needs its own.
+    """
+    authorize(ctx=ctx, action=Action.CONSENT_RECORD)
+    old = ctx.db.get(Consent, consent_id)
+    if old is None:
+        raise NotFound("No such consent record.")
+    active_patient(ctx, old.patient_id)
+    if old.status != "active":
+        raise RuleViolation(
+            f"This consent is {old.status}; only the current version can be amended."
+        )
+    if data.consent_date > ctx.clock.now().date():
+        raise InvalidInput("The consent date cannot be in the future.", field="consent_date")
+    who = ctx.actor.full_name or ctx.actor.username
+    new = Consent(
+        patient_id=old.patient_id,
+        document_version=data.document_version,
+        consent_date=data.consent_date,
+        taken_by_id=old.taken_by_id,
+        taken_by=old.taken_by,
+        recorded_at=ctx.clock.now(),
+        status="active",
+        supersedes_id=old.id,
+        amended_by=who,
+        status_reason=data.reason,
+    )
+    old.status, old.status_reason = "superseded", f"Amended by {who}: {data.reason}"
+    ctx.db.add(new)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx,
+        action="consent.amend",
+        entity_type="consent",
+        entity_id=new.id,
+        entity_version=new.version,
+        patient_id=new.patient_id,
+        before={
+            "consent_id": old.id,
+            "document_version": old.document_version,
+            "consent_date": old.consent_date,
+        },
+        after={
+            "consent_id": new.id,
+            "document_version": new.document_version,
+            "consent_date": new.consent_date,
+            "supersedes_id": old.id,
+        },
+        reason=data.reason,
+    )
+    return new
+
+
 def get_consent(*, ctx: Ctx, consent_id: int) -> Consent:
     """One consent record of a patient at the user's site."""
     authorize(ctx=ctx, action=Action.PATIENT_READ)
@@ -470,6 +527,6 @@ def consent_signatures(*, ctx: Ctx, consent: Consent) -> list[tuple[Signature, b
     """Each signature on a consent and whether it still matches the record."""
     content = consent_content(consent)
     return [
-        (sig, accounts.signature_valid(sig, content=content, version=consent.version))
+        (sig, accounts.signature_valid(sig, content=content))
         for sig in accounts.signatures_for(ctx=ctx, record_type="consent", record_id=consent.id)
     ]

@@ -29,6 +29,21 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(conn: Connection, on: bool) -> None:
+    """Batch migrations rebuild tables; SQLite only allows that with foreign keys off.
+
+    The PRAGMA is ignored inside a transaction, so it goes straight to the driver
+    connection, before Alembic begins; afterwards every reference is re-checked.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    if on:
+        problems = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            raise RuntimeError(f"migration left broken foreign keys: {problems}")
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def run_migrations_online() -> None:
     """Migrate on the given connection, or on a new engine for the configured URL."""
     connection = context.config.attributes.get("connection")
@@ -37,7 +52,12 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=False)
         _run(conn)
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=True)
     engine.dispose()
 
 
