@@ -19,7 +19,7 @@ from rich.table import Table
 
 from exoneb.cli import app
 from exoneb.dosimetry import DosimetryInputError, deposit, nebulizer_catalog, simulate_cohort
-from exoneb.dosimetry.model import DepositionResult
+from exoneb.dosimetry.model import DEVICE_KEYS, REGIONS, DepositionResult
 
 DISCLAIMER = (
     "Model estimate with stated assumptions, for decision support; not medical advice and "
@@ -95,10 +95,26 @@ DryOut = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 
 
+#: CLI option names that differ from the engine's argument names.
+_ENGINE_NAMES = {"age": "age_years", "bins": "n_bins"}
+
+
+def _engine_options(options: dict[str, Any], exclude: tuple[str, ...]) -> dict[str, Any]:
+    """The command's options as :func:`exoneb.dosimetry.deposit` arguments (enums → values)."""
+    return {
+        _ENGINE_NAMES.get(name, name): value.value if isinstance(value, StrEnum) else value
+        for name, value in options.items()
+        if name not in exclude
+    }
+
+
 def _fail(exc: Exception) -> NoReturn:
+    """Print the problem on stderr, naming the command-line option, and exit with status 2."""
     message = str(exc)
     if isinstance(exc, DosimetryInputError):
-        message = f"Invalid input: {message}"
+        engine_to_option = {engine: option for option, engine in _ENGINE_NAMES.items()}
+        option = "--" + engine_to_option.get(exc.field, exc.field).replace("_", "-")
+        message = f"Invalid value for {option}: {message}"
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code=2)
 
@@ -144,33 +160,9 @@ def deposit_command(
     ] = None,
 ) -> None:
     """Estimate where one nebulized dose goes: device, exhaled air, mouth/nose and lung regions."""
+    options = _engine_options(locals(), exclude=("as_json", "plot"))
     try:
-        result = deposit(
-            nebulizer=nebulizer,
-            interface=interface,
-            mmad_um=mmad_um,
-            gsd=gsd,
-            fill_ml=fill_ml,
-            output_rate_ml_min=output_rate_ml_min,
-            residual_ml=residual_ml,
-            delivery=delivery.value if delivery else None,
-            intact_fraction=intact_fraction,
-            tidal_volume_ml=tidal_volume_ml,
-            breaths_per_min=breaths_per_min,
-            inspiratory_fraction=inspiratory_fraction,
-            breath_hold_s=breath_hold_s,
-            route=route.value if route else None,
-            nasal_fraction=nasal_fraction,
-            sex=sex.value,
-            age_years=age,
-            height_cm=height_cm,
-            frc_ml=frc_ml,
-            dose_particles=dose_particles,
-            model=model.value,
-            n_bins=bins,
-            relative_humidity=relative_humidity,
-            dry_out=dry_out,
-        )
+        result = deposit(**options)
     except DosimetryInputError as exc:
         _fail(exc)
     if plot is not None:
@@ -206,27 +198,9 @@ def cohort_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Spread of the regional dose over a seeded virtual adult cohort (5th–95th percentiles)."""
+    options = _engine_options(locals(), exclude=("as_json", "n", "seed"))
     try:
-        cohort = simulate_cohort(
-            n,
-            seed,
-            nebulizer=nebulizer,
-            interface=interface,
-            mmad_um=mmad_um,
-            gsd=gsd,
-            fill_ml=fill_ml,
-            output_rate_ml_min=output_rate_ml_min,
-            residual_ml=residual_ml,
-            delivery=delivery.value if delivery else None,
-            intact_fraction=intact_fraction,
-            breath_hold_s=breath_hold_s,
-            route=route.value if route else None,
-            nasal_fraction=nasal_fraction,
-            dose_particles=dose_particles,
-            model=model.value,
-            n_bins=bins,
-            relative_humidity=relative_humidity,
-        )
+        cohort = simulate_cohort(n, seed, **options)
     except DosimetryInputError as exc:
         _fail(exc)
     if as_json:
@@ -257,7 +231,8 @@ def nebulizers_command(as_json: JsonOpt = False) -> None:
         sys.stdout.write(json.dumps(payload) + "\n")
         return
     table = Table(title="Nebulizer catalog (override any value on the command line)")
-    for col in ("id", "kind", "delivery", "MMAD µm", "GSD", "rate mL/min", "residual mL", "intact"):
+    table.add_column("id", no_wrap=True)
+    for col in ("kind", "delivery", "MMAD µm", "GSD", "rate mL/min", "residual mL", "intact"):
         table.add_column(col)
     for spec in catalog.values():
         table.add_row(
@@ -300,19 +275,7 @@ def _print_deposit(result: DepositionResult) -> None:
     table.add_column("% of inhaled", justify="right")
     if result.particles is not None:
         table.add_column("particles", justify="right")
-    order = [
-        "residual",
-        "device_losses",
-        "interface_losses",
-        "lost_during_exhalation",
-        "extrathoracic",
-        "bronchial",
-        "bronchiolar",
-        "tracheobronchial",
-        "alveolar",
-        "lung",
-        "exhaled",
-    ]
+    order = DEVICE_KEYS + REGIONS
     for key in order:
         loaded = result.fractions_of_loaded.get(key)
         inhaled = result.fractions_of_inhaled.get(key)

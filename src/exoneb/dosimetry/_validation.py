@@ -87,3 +87,24 @@ def require_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise DosimetryInputError(field, value, "one of " + ", ".join(repr(c) for c in choices))
     return value
+
+
+def require_where(
+    field: str,
+    value: ArrayLike,
+    ok: Callable[[NDArray[np.float64]], NDArray[np.bool_]],
+    expected: str,
+    hint: str = "",
+) -> NDArray[np.float64]:
+    """``ok(value)`` element-wise, else :class:`DosimetryInputError` — **NaN fails**.
+
+    For the engine's user-facing inputs (:func:`exoneb.dosimetry.deposit` and the
+    device and breathing builders), where a missing value is a mistake to report,
+    not a subject to skip. Float64 is returned.
+    """
+    array = np.asarray(value, dtype=np.float64)
+    good = np.asarray(ok(array))
+    if not good.all():
+        bad = np.broadcast_to(array, good.shape)[~good]
+        raise DosimetryInputError(field, float(bad.flat[0]), expected, hint)
+    return array

@@ -17,12 +17,13 @@ import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from exoneb.dosimetry._data import read_data_text
+from exoneb.dosimetry._validation import require_where
 from exoneb.dosimetry.errors import DosimetryInputError
 
 FloatArray = NDArray[np.float64]
@@ -125,8 +126,15 @@ def frc_crapo_ml(sex: ArrayLike, height_cm: ArrayLike, age_years: ArrayLike) -> 
         FRC in mL, broadcast over the inputs.
     """
     sex_arr = parse_sex(sex)
-    height = _in_range("height_cm", height_cm, 120.0, 220.0, "cm")
-    age = _in_range("age_years", age_years, 15.0, 91.0, "years (range of the Crapo 1982 equations)")
+    height = require_where(
+        "height_cm", height_cm, lambda h: (h >= 120) & (h <= 220), "120 to 220 cm"
+    )
+    age = require_where(
+        "age_years",
+        age_years,
+        lambda a: (a >= 15) & (a <= 91),
+        "15 to 91 years (the range of the Crapo 1982 equations)",
+    )
     male = 0.0472 * height + 0.009 * age - 5.29
     female = 0.0360 * height + 0.0031 * age - 3.182
     frc_l = np.where(sex_arr, male, female)
@@ -149,12 +157,3 @@ def lung_scale_factor(lung_volume_m3: ArrayLike) -> FloatArray:
     """Isotropic length scale of the tree for a lung holding ``lung_volume_m3``."""
     vol = np.asarray(lung_volume_m3, dtype=np.float64)
     return np.asarray(np.cbrt(vol / REFERENCE_LUNG_VOLUME_M3), dtype=np.float64)
-
-
-def _in_range(field: str, value: ArrayLike, low: float, high: float, unit: str) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64)
-    bad = ~((arr >= low) & (arr <= high))
-    if np.any(bad):
-        first: Any = arr[bad].flat[0].item() if arr.ndim else arr.item()
-        raise DosimetryInputError(field, first, f"{low:g} to {high:g} {unit}")
-    return arr

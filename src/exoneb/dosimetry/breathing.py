@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from exoneb.dosimetry._data import read_data_text
+from exoneb.dosimetry._validation import require_where
 from exoneb.dosimetry.errors import DosimetryInputError
 
 FloatArray = NDArray[np.float64]
@@ -90,31 +91,36 @@ def breathing_pattern(
     DosimetryInputError
         Naming the field, the value and the valid range.
     """
-    vt = _check("tidal_volume_ml", tidal_volume_ml, lambda a: a > 0, "> 0 mL")
-    bpm = _check("breaths_per_min", breaths_per_min, lambda a: (a >= 1) & (a <= 60), "1 to 60 /min")
-    frac = _check(
+    vt = require_where("tidal_volume_ml", tidal_volume_ml, lambda a: a > 0, "> 0 mL")
+    bpm = require_where(
+        "breaths_per_min", breaths_per_min, lambda a: (a >= 1) & (a <= 60), "1 to 60 /min"
+    )
+    frac = require_where(
         "inspiratory_fraction",
         inspiratory_fraction,
         lambda a: (a > 0) & (a < 1),
         "strictly between 0 and 1",
     )
-    hold = _check("breath_hold_s", breath_hold_s, lambda a: a >= 0, "≥ 0 s")
+    hold = require_where("breath_hold_s", breath_hold_s, lambda a: a >= 0, "≥ 0 s")
+    vt, bpm, frac, hold = np.broadcast_arrays(vt, bpm, frac, hold)
     period = 60.0 / bpm
     t_in = frac * period
     t_ex = period - t_in - hold
     if np.any(t_ex <= 0):
-        bad = np.broadcast_to(hold, t_ex.shape)[t_ex <= 0].flat[0]
+        too_long = t_ex <= 0
+        bad = np.broadcast_to(hold, t_ex.shape)[too_long].flat[0]
+        limit = np.broadcast_to(period - t_in, t_ex.shape)[too_long].flat[0]
         raise DosimetryInputError(
             "breath_hold_s",
             float(bad),
-            "shorter than the time left for exhalation in the breath cycle",
+            f"0 s to below {float(limit):.3g} s, the time left for exhalation in this breath cycle",
             "Lower the breath-hold, the breathing rate or the inspiratory fraction.",
         )
     return BreathingPattern(
         tidal_volume_m3=np.asarray(vt * 1e-6),
         period_s=np.asarray(period),
         inhalation_s=np.asarray(t_in),
-        breath_hold_s=np.asarray(np.broadcast_to(hold, t_in.shape), dtype=np.float64),
+        breath_hold_s=np.asarray(hold, dtype=np.float64),
         exhalation_s=np.asarray(t_ex),
     )
 
@@ -186,12 +192,3 @@ def icrp66_subject(sex: Literal["male", "female"], activity: Activity) -> IcrpSu
         nasal_fraction_normal=float(scenario["Fn_normal"]),
         nasal_fraction_mouth_breather=float(scenario["Fn_mouth"]),
     )
-
-
-def _check(field: str, value: ArrayLike, ok: Any, expected: str) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64)
-    good = ok(arr)
-    if not np.all(good):
-        bad = arr[~good].flat[0] if arr.ndim else arr
-        raise DosimetryInputError(field, float(bad), expected)
-    return arr

@@ -29,19 +29,10 @@ from scipy import stats
 
 from exoneb.dosimetry.airways import frc_crapo_ml
 from exoneb.dosimetry.errors import DosimetryInputError
-from exoneb.dosimetry.model import DepositionResult, deposit
+from exoneb.dosimetry.model import REGIONS, DepositionResult, deposit
 
 FloatArray = NDArray[np.float64]
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
-COHORT_REGIONS: tuple[str, ...] = (
-    "extrathoracic",
-    "bronchial",
-    "bronchiolar",
-    "tracheobronchial",
-    "alveolar",
-    "lung",
-    "exhaled",
-)
 
 
 @dataclass(frozen=True)
@@ -163,7 +154,7 @@ def simulate_cohort(
     )
     elapsed = time.perf_counter() - started
     percentiles: dict[str, dict[str, float]] = {}
-    for region in COHORT_REGIONS:
+    for region in REGIONS:
         values = result.fractions_of_loaded.get(region)
         if values is None:
             continue

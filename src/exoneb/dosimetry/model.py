@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from exoneb.dosimetry import icrp66 as icrp
 from exoneb.dosimetry._mechanisms import Workspace
+from exoneb.dosimetry._validation import require_where
 from exoneb.dosimetry.airways import (
     REGION_GENERATIONS,
     frc_crapo_ml,
@@ -68,6 +69,24 @@ REGIONS: tuple[str, ...] = (
     "tracheobronchial",
     "alveolar",
     "lung",
+    "exhaled",
+)
+
+#: Where the loaded dose goes before it reaches the patient (fractions of the loaded dose only).
+DEVICE_KEYS: tuple[str, ...] = (
+    "residual",
+    "device_losses",
+    "interface_losses",
+    "lost_during_exhalation",
+)
+
+#: The parts of the loaded dose that add up to exactly 1 (no aggregate regions).
+MASS_BALANCE_KEYS: tuple[str, ...] = (
+    *DEVICE_KEYS,
+    "extrathoracic",
+    "bronchial",
+    "bronchiolar",
+    "alveolar",
     "exhaled",
 )
 
@@ -277,19 +296,19 @@ def deposit(
     route_used = route if route is not None else iface.route
     if route_used not in ("mouth", "nose"):
         raise DosimetryInputError("route", route_used, '"mouth" or "nose"')
-    mmad = _checked(
+    mmad = require_where(
         "mmad_um",
         spec.mmad_um,
         lambda a: (a >= MMAD_RANGE_UM[0]) & (a <= MMAD_RANGE_UM[1]),
         "0.1 to 20 µm",
     )
-    gsd_arr = _checked("gsd", spec.gsd, lambda a: a >= 1.0, "≥ 1 (1 means monodisperse)")
-    intact = _checked(
+    gsd_arr = require_where("gsd", spec.gsd, lambda a: a >= 1.0, "≥ 1 (1 means monodisperse)")
+    intact = require_where(
         "intact_fraction", spec.intact_fraction, lambda a: (a >= 0) & (a <= 1), "0 to 1"
     )
     if route_used == "nose":
         fn = nasal_fraction if nasal_fraction is not None else 1.0
-        fn_arr = _checked("nasal_fraction", fn, lambda a: (a >= 0) & (a <= 1), "0 to 1")
+        fn_arr = require_where("nasal_fraction", fn, lambda a: (a >= 0) & (a <= 1), "0 to 1")
     else:
         fn_arr = np.asarray(0.0)
 
@@ -297,7 +316,7 @@ def deposit(
         frc = frc_crapo_ml(sex, height_cm, age_years)
     else:
         parse_sex(sex)
-        frc = _checked("frc_ml", frc_ml, lambda a: (a >= 500) & (a <= 8000), "500 to 8000 mL")
+        frc = require_where("frc_ml", frc_ml, lambda a: (a >= 500) & (a <= 8000), "500 to 8000 mL")
     breath = breathing_pattern(
         tidal_volume_ml=tidal_volume_ml,
         breaths_per_min=breaths_per_min,
@@ -318,7 +337,7 @@ def deposit(
     )
     dose = None
     if dose_particles is not None:
-        dose = _checked("dose_particles", dose_particles, lambda a: a > 0, "> 0 particles")
+        dose = require_where("dose_particles", dose_particles, lambda a: a > 0, "> 0 particles")
 
     shape = np.broadcast_shapes(
         np.shape(mmad),
@@ -575,15 +594,6 @@ def _flat(value: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
     return np.ascontiguousarray(
         np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
     ).reshape(-1)
-
-
-def _checked(field_name: str, value: ArrayLike, ok: Any, expected: str) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64)
-    good = np.asarray(ok(arr))
-    if not np.all(good):
-        bad = arr[~good].flat[0] if arr.ndim else arr
-        raise DosimetryInputError(field_name, float(bad), expected)
-    return arr
 
 
 def _jsonable(value: Any) -> Any:

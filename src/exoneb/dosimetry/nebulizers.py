@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from exoneb.dosimetry._data import read_data_text
+from exoneb.dosimetry._validation import require_where
 from exoneb.dosimetry.breathing import BreathingPattern
 from exoneb.dosimetry.errors import DosimetryInputError
 
@@ -196,33 +197,35 @@ def device_chain(
     """
     if delivery not in DELIVERY_MODES:
         raise DosimetryInputError("delivery", delivery, "one of " + ", ".join(DELIVERY_MODES))
-    fill = _positive("fill_ml", fill_ml)
+    fill = require_where("fill_ml", fill_ml, lambda a: a > 0, "> 0 mL")
     residual = np.asarray(residual_ml, dtype=np.float64)
     residual_ok = (residual >= 0) & (residual < fill)
     if not np.all(residual_ok):
         fill_at = float(np.broadcast_to(fill, residual_ok.shape)[~residual_ok].flat[0])
-        _require(
+        require_where(
             "residual_ml",
             residual,
-            residual_ok,
+            lambda _: residual_ok,
             f"from 0 mL to below the fill volume (fill_ml = {fill_at:g} mL)",
         )
-    conc = np.asarray(residual_concentration_factor, dtype=np.float64)
-    _require("residual_concentration_factor", conc, conc >= 1, "≥ 1")
-    loss = np.asarray(device_loss_fraction, dtype=np.float64)
-    _require("device_loss_fraction", loss, (loss >= 0) & (loss < 1), "from 0 to below 1")
-    rate = _positive("output_rate_ml_min", output_rate_ml_min)
-    enh = np.asarray(breath_enhancement, dtype=np.float64)
-    _require("breath_enhancement", enh, enh >= 1, "≥ 1")
-    eta = np.asarray(interface_efficiency, dtype=np.float64)
-    _require("interface_efficiency", eta, (eta > 0) & (eta <= 1), "above 0 and at most 1")
+    conc = require_where(
+        "residual_concentration_factor", residual_concentration_factor, lambda a: a >= 1, "≥ 1"
+    )
+    loss = require_where(
+        "device_loss_fraction", device_loss_fraction, lambda a: (a >= 0) & (a < 1), "0 to below 1"
+    )
+    rate = require_where("output_rate_ml_min", output_rate_ml_min, lambda a: a > 0, "> 0 mL/min")
+    enh = require_where("breath_enhancement", breath_enhancement, lambda a: a >= 1, "≥ 1")
+    eta = require_where(
+        "interface_efficiency", interface_efficiency, lambda a: (a > 0) & (a <= 1), "(0, 1]"
+    )
 
     residual_fraction = residual / fill * conc
     retained = residual_fraction + loss
-    _require(
+    require_where(
         "residual_ml",
         residual,
-        retained < 1,
+        lambda _: retained < 1,
         "small enough that residual and device losses leave something to emit",
         "Check the fill volume, residual volume and device loss fraction.",
     )
@@ -249,17 +252,3 @@ def device_chain(
         inhaled=np.asarray(inhaled),
         duration_min=np.asarray(duration),
     )
-
-
-def _positive(name: str, value: ArrayLike) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64)
-    _require(name, arr, arr > 0, "> 0")
-    return arr
-
-
-def _require(
-    name: str, value: FloatArray, ok: NDArray[np.bool_], expected: str, hint: str = ""
-) -> None:
-    if not np.all(ok):
-        bad = np.broadcast_to(value, np.shape(ok))[~ok].flat[0]
-        raise DosimetryInputError(name, float(bad), expected, hint)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from exoneb.dosimetry.airways import REGION_GENERATIONS
-from exoneb.dosimetry.model import DepositionResult
+from exoneb.dosimetry.model import MASS_BALANCE_KEYS, DepositionResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -71,17 +71,7 @@ def deposition_figure(result: DepositionResult, title: str | None = None) -> Fig
     ax_gen.set_ylabel("deposited, % of inhaled dose")
     ax_gen.set_title("By generation")
 
-    keys = [
-        "residual",
-        "device_losses",
-        "interface_losses",
-        "lost_during_exhalation",
-        "extrathoracic",
-        "bronchial",
-        "bronchiolar",
-        "alveolar",
-        "exhaled",
-    ]
+    keys = MASS_BALANCE_KEYS
     labels, values, colours = [], [], []
     for key in keys:
         value = result.fractions_of_loaded.get(key)
