@@ -3,8 +3,8 @@
 ``exoneb.dosimetry._tables`` (module docstring) promises linear interpolation in ln x within
 1.5e-5 at the square-root corner and 1e-6 elsewhere of the exact functions of
 ``exoneb.dosimetry.efficiency`` (reference/dosimetry.md §2.3), with the lower-end value
-below the table and 1 above it; and ``deposit(exact=True)`` is "identical to about 1e-6" (``deposit`` docstring).
-Issue #2, "Tests and evidence": "the scalar efficiency tables".
+below the table and 1 above it; and ``deposit(exact=True)`` is "identical to about 1e-6"
+(``deposit`` docstring). Issue #2, "Tests and evidence": "the scalar efficiency tables".
 """
 
 from __future__ import annotations
