@@ -143,6 +143,11 @@ def frc_crapo_ml(sex: ArrayLike, height_cm: ArrayLike, age_years: ArrayLike) -> 
 
 def parse_sex(sex: ArrayLike) -> NDArray[np.bool_]:
     """Return True where ``sex`` is male; accepts "male"/"female" and "M"/"F" in any case."""
+    if isinstance(sex, str):  # the common single-patient case, without NumPy string ops
+        if sex.lower() in ("male", "m"):
+            return np.asarray(True)
+        if sex.lower() in ("female", "f"):
+            return np.asarray(False)
     arr = np.asarray(sex)
     lowered = np.char.lower(arr.astype(str))
     male = np.isin(lowered, ("male", "m"))

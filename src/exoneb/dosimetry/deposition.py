@@ -456,6 +456,7 @@ def _transmission(
         flow[:, None],
         "inhalation" if phase == "in" else "exhalation",
         subjects.nasal_fraction[:, None],
+        check=False,
     )
     result = ws.array(f"{phase} transmission", (t_imp.shape[0], t_imp.shape[1], n_gen + 1))
     result[..., 0] = 1.0 - p_et

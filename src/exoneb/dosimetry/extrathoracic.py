@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike
 
 from exoneb.dosimetry._validation import (
     FloatArray,
+    as_float_array,
     require_choice,
     require_positive,
     require_unit_interval,
@@ -57,8 +58,17 @@ _NCRP96: Final[dict[tuple[str, str], tuple[float | None, float, float]]] = {
 
 
 def _validated(
-    aerodynamic_diameter_m: ArrayLike, diffusion_m2_s: ArrayLike, flow_m3_s: ArrayLike
+    aerodynamic_diameter_m: ArrayLike,
+    diffusion_m2_s: ArrayLike,
+    flow_m3_s: ArrayLike,
+    check: bool = True,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    if not check:
+        return (
+            as_float_array(aerodynamic_diameter_m),
+            as_float_array(diffusion_m2_s),
+            as_float_array(flow_m3_s),
+        )
     return (
         require_positive("aerodynamic_diameter_m", aerodynamic_diameter_m),
         require_positive("diffusion_m2_s", diffusion_m2_s),
@@ -72,6 +82,8 @@ def extrathoracic_ncrp96(
     flow_m3_s: ArrayLike,
     route: Route,
     phase: Phase,
+    *,
+    check: bool = True,
 ) -> FloatArray:
     """ET deposition fraction for one route and one phase, NCRP-96 [1]_.
 
@@ -107,7 +119,7 @@ def extrathoracic_ncrp96(
     """
     require_choice("route", route, ("nasal", "oral"))
     require_choice("phase", phase, ("inhalation", "exhalation"))
-    d_ae, diff, flow = _validated(aerodynamic_diameter_m, diffusion_m2_s, flow_m3_s)
+    d_ae, diff, flow = _validated(aerodynamic_diameter_m, diffusion_m2_s, flow_m3_s, check)
     a, p, b = _NCRP96[(route, phase)]
     q = flow * _M3_S_TO_CM3_S
     d_um = d_ae * _M_TO_UM
@@ -127,6 +139,8 @@ def extrathoracic_deposition(
     flow_m3_s: ArrayLike,
     phase: Phase,
     nasal_fraction: ArrayLike,
+    *,
+    check: bool = True,
 ) -> FloatArray:
     """ET deposition for mixed nose/mouth breathing, ``F_n·η_nasal + (1 − F_n)·η_oral``.
 
@@ -149,9 +163,17 @@ def extrathoracic_deposition(
     numpy.ndarray
         Deposition fraction [-] in [0, 1].
     """
-    fn = require_unit_interval("nasal_fraction", nasal_fraction)
-    nasal = extrathoracic_ncrp96(aerodynamic_diameter_m, diffusion_m2_s, flow_m3_s, "nasal", phase)
-    oral = extrathoracic_ncrp96(aerodynamic_diameter_m, diffusion_m2_s, flow_m3_s, "oral", phase)
+    fn = require_unit_interval("nasal_fraction", nasal_fraction) if check else nasal_fraction
+    fn = as_float_array(fn)
+    args = (aerodynamic_diameter_m, diffusion_m2_s, flow_m3_s)
+    # A pure route needs only its own fit (the engine's common case: a mouthpiece).
+    if not np.any(fn):
+        oral = extrathoracic_ncrp96(*args, "oral", phase, check=check)
+        return np.asarray(oral + 0.0 * fn)
+    nasal = extrathoracic_ncrp96(*args, "nasal", phase, check=check)
+    if np.all(fn == 1.0):
+        return np.asarray(nasal + 0.0 * fn)
+    oral = extrathoracic_ncrp96(*args, "oral", phase, check=check)
     return fn * nasal + (1.0 - fn) * oral
 
 
