@@ -3,6 +3,11 @@
 A permission refusal must leave an audit row, yet the refused action itself
 must leave nothing. :func:`action` therefore rolls the action back and writes
 the refusal row in a fresh transaction before re-raising.
+
+Races the services' own checks cannot see (two people saving the same record
+in the same instant, two registrations of one MRN at once) surface from the
+database as a stale-row or unique-constraint error; they become 409 conflicts
+here instead of server errors.
 """
 
 from __future__ import annotations
@@ -10,13 +15,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from exoneb.core import audit
 from exoneb.core.clock import Clock
 from exoneb.core.context import Actor, Ctx
-from exoneb.core.errors import PermissionDenied
+from exoneb.core.errors import Conflict, DuplicateRecord, PermissionDenied
+
+RACE_MESSAGE = (
+    "Someone else saved a change to this record at the same moment. "
+    "Nothing of yours was saved: reload the page and try again."
+)
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 @contextmanager
@@ -47,6 +64,15 @@ def action(
                     reason=exc.message,
                     ip=ip,
                 )
+            raise
+        except StaleDataError as exc:
+            raise Conflict(RACE_MESSAGE) from exc
+        except IntegrityError as exc:
+            if _unique_violation(exc):
+                raise DuplicateRecord(
+                    "This record already exists (it was just saved by someone else). "
+                    "Search for it instead of entering it again."
+                ) from exc
             raise
     finally:
         db.close()
