@@ -177,3 +177,58 @@ def test_consent_amendment_from_the_patient_page(world: World) -> None:
     after = nurse.client.get(f"/patients/{patient_id}").text
     assert "superseded: Amended by Nurse One: typo in version" in after
     assert "document ICF 1.1" in after
+
+
+def test_administrator_manages_staff_accounts(world: World) -> None:
+    app = app_for(world)
+    nurse = login(app, world, Role.NURSE)
+    assert nurse.client.get("/admin/users").status_code == 403
+    assert "Staff accounts" not in nurse.client.get("/patients").text
+    admin = login(app, world, Role.ADMINISTRATOR)
+    page = admin.client.get("/admin/users").text
+    assert "nurse1" in page
+    assert "Nurse / respiratory therapist" in page
+    weak = _form(
+        admin,
+        "/admin/users",
+        {"username": "new.rt", "full_name": "New RT", "role": "nurse", "password": "short"},
+    )
+    assert weak.status_code == 422
+    assert _field_error(weak.text, "password") == "Use at least 10 characters."
+    assert 'value="new.rt"' in weak.text
+    made = _form(
+        admin,
+        "/admin/users",
+        {
+            "username": "new.rt",
+            "full_name": "New RT",
+            "role": "nurse",
+            "password": "a fine long password",
+        },
+    )
+    assert made.status_code == 303
+    taken = _form(
+        admin,
+        "/admin/users",
+        {
+            "username": "new.rt",
+            "full_name": "Other",
+            "role": "nurse",
+            "password": "a fine long password",
+        },
+    )
+    assert taken.status_code == 409
+    assert "already taken" in (_field_error(taken.text, "username") or "")
+    nurse_id = world.users[Role.NURSE].id
+    no_reason = _form(admin, f"/admin/users/{nurse_id}/deactivate", {"reason": ""})
+    assert no_reason.status_code == 422
+    gone = _form(admin, f"/admin/users/{nurse_id}/deactivate", {"reason": "left the clinic"})
+    assert gone.status_code == 303
+    assert nurse.client.get("/patients", follow_redirects=False).status_code == 303
+    own = _form(
+        admin,
+        f"/admin/users/{world.users[Role.ADMINISTRATOR].id}/deactivate",
+        {"reason": "testing"},
+    )
+    assert own.status_code == 409
+    assert "your own account" in own.text

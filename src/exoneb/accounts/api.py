@@ -66,6 +66,13 @@ def me(auth: AuthDep) -> UserRead:
         return UserRead.model_validate(service.get_user(ctx=ctx, user_id=auth.actor.user_id or 0))
 
 
+@router.get("/users", response_model=list[UserRead])
+def list_users(auth: AuthDep) -> list[UserRead]:
+    """Staff accounts of your site (administrators)."""
+    with auth.action() as ctx:
+        return [UserRead.model_validate(u) for u in service.list_users(ctx=ctx)]
+
+
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 def create_user(data: UserCreate, auth: AuthDep) -> UserRead:
     """Create a staff account at the administrator's site."""

@@ -1,4 +1,4 @@
-"""Login and logout pages."""
+"""Login and logout pages, and the administrators' staff-account page."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from starlette.responses import RedirectResponse, Response
 
 from exoneb.accounts import service
 from exoneb.accounts.api import attempt_actor
-from exoneb.core.errors import RateLimited
-from exoneb.web.deps import AuthDep, FormDep, StateDep
+from exoneb.accounts.permissions import ROLE_LABELS, Role
+from exoneb.accounts.schemas import DeactivateRequest, UserCreate
+from exoneb.core.errors import DomainError, InvalidInput, RateLimited
+from exoneb.web.deps import Auth, AuthDep, FormDep, StateDep
+from exoneb.web.forms import parse
 from exoneb.web.security import (
     LOGIN_CSRF_COOKIE,
     clear_session_cookie,
@@ -85,6 +88,75 @@ def login_submit(request: Request, form: FormDep, state: StateDep) -> Response:
     set_session_cookie(request, response, outcome.token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
+
+
+@router.get("/admin/users")
+def users_page(request: Request, auth: AuthDep) -> Response:
+    """Staff accounts of the administrator's site (administrators only)."""
+    return _users(request, auth)
+
+
+def _users(
+    request: Request,
+    auth: Auth,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    with auth.action() as ctx:
+        users = service.list_users(ctx=ctx)
+    return render(
+        request,
+        "accounts/users.html",
+        {
+            "users": users,
+            "roles": [(r.value, ROLE_LABELS[r]) for r in Role],
+            "role_labels": {r.value: ROLE_LABELS[r] for r in Role},
+            "ferrors": errors or {},
+            "fvalues": values or {},
+        },
+        auth=auth,
+        status_code=status_code,
+    )
+
+
+@router.post("/admin/users")
+def create_user(request: Request, auth: AuthDep, form: FormDep) -> Response:
+    """Create a staff account; the administrator hands over the initial password."""
+    data, errors = parse(UserCreate, form)
+    status = 422
+    if data is not None:
+        try:
+            with auth.action() as ctx:
+                service.create_user(
+                    ctx=ctx,
+                    settings=auth.state.settings,
+                    username=data.username,
+                    full_name=data.full_name,
+                    role=data.role.value,
+                    site_id=auth.actor.site_id or 0,
+                    password=data.password,
+                )
+            return RedirectResponse("/admin/users", status_code=303)
+        except InvalidInput as exc:
+            errors = {exc.field: exc.message}
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            errors, status = {"username": exc.message}, exc.status_code
+    values = {k: v for k, v in form.items() if k != "password"}
+    return _users(request, auth, {"create": errors}, values, status)
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate_user(request: Request, user_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Deactivate an account; its login sessions end at once."""
+    data, errors = parse(DeactivateRequest, form)
+    if data is None:
+        return _users(request, auth, {f"deactivate-{user_id}": errors}, None, 422)
+    with auth.action() as ctx:
+        service.deactivate_user(ctx=ctx, user_id=user_id, reason=data.reason)
+    return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/logout")

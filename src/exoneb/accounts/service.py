@@ -31,6 +31,7 @@ from exoneb.core.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RuleViolation,
 )
 
 SIGNATURE_MEANINGS: dict[str, str] = {
@@ -118,8 +119,11 @@ def get_user(*, ctx: Ctx, user_id: int) -> User:
 
 
 def list_users(*, ctx: Ctx) -> Sequence[User]:
-    """All users, by username."""
-    return ctx.db.scalars(select(User).order_by(User.username)).all()
+    """Staff accounts of the administrator's site, by username."""
+    authorize(ctx=ctx, action=Action.USER_MANAGE)
+    return ctx.db.scalars(
+        select(User).where(User.site_id == ctx.actor.site_id).order_by(User.username)
+    ).all()
 
 
 def create_user(
@@ -180,8 +184,12 @@ def deactivate_user(*, ctx: Ctx, user_id: int, reason: str) -> User:
     if not reason.strip():
         raise InvalidInput("Give a reason for deactivating this account.", field="reason")
     user = ctx.db.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
+    if user is None or user.site_id != ctx.actor.site_id:
+        raise NotFound("No such user at your site.")
+    if not user.active:
+        raise RuleViolation("This account is already deactivated.")
+    if user.id == ctx.actor.user_id:
+        raise RuleViolation("You cannot deactivate your own account.")
     user.active = False
     user.version += 1
     ended = _end_sessions(ctx=ctx, user_id=user.id, reason="deactivated")
