@@ -190,7 +190,7 @@ def plan_dose(
     FillVolumeOutsideDevice
         The fill is outside the device's minimum/maximum fill.
     DoseNotPreparable
-        With compensation, the residual volume is not smaller than the fill.
+        The device's residual volume is not smaller than the fill.
     RoundingTooCoarse
         The stock volume is too small to measure to the grid within the limit.
     StockExceedsFill
@@ -224,14 +224,14 @@ def plan_dose(
         f"Certified concentration of the lot: {conc} particles/mL.",
     ]
     residual = device.residual_ml
-    emitted_share = (fill_ml - residual) / fill_ml if residual < fill_ml else 0.0
+    if residual >= fill_ml:
+        raise DoseNotPreparable(
+            f"The {device.name} keeps {residual:g} mL, as much as the whole fill of "
+            f"{fill_ml:g} mL, so nothing would be nebulized. Use a larger fill volume."
+        )
+    emitted_share = (fill_ml - residual) / fill_ml
     target = dose_particles
     if compensate_residual and residual > 0:
-        if residual >= fill_ml:
-            raise DoseNotPreparable(
-                f"The {device.name} keeps {residual:g} mL, as much as the whole fill of "
-                f"{fill_ml:g} mL, so nothing would be nebulized. Use a larger fill volume."
-            )
         target = dose_particles * fill_ml / (fill_ml - residual)
         steps.append(
             f"Residual compensation: load {format_particles(dose_particles)} × "
