@@ -39,7 +39,7 @@ __all__ = [
 CARE_SOURCE = (
     "Complementary-care principle: clinical.md §5.2 (add-on only, unchanged prescribed "
     "therapy) and §7 (record the regimen each session, ask 'taken as prescribed today?'; "
-    "the system never suggests changing it) [design default]"
+    "exoneb gives no advice on that care) [design default]"
 )
 
 #: The reminder shown with every assessment (``clinical.md`` §7).
