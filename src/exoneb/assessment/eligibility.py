@@ -61,6 +61,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal, TypeGuard
 
@@ -101,6 +102,7 @@ __all__ = [
     "RuleProblem",
     "RuleResult",
     "decide",
+    "decision_record",
     "describe_condition",
     "evaluate_rule",
     "load_default_eligibility_rules",
@@ -493,8 +495,12 @@ def load_eligibility_rules(
         raise EligibilityRuleError(_problems(exc, mapping)) from None
 
 
+@cache
 def load_default_eligibility_rules() -> EligibilityRuleSet:
-    """The default rule set shipped as package data (``clinical.md`` §5.2, §4.3)."""
+    """The default rule set shipped as package data (``clinical.md`` §5.2, §4.3).
+
+    Parsed once per process (the rule set is immutable).
+    """
     text = (
         resources.files("exoneb.assessment.data")
         .joinpath(DEFAULT_RULES_RESOURCE)
@@ -872,6 +878,55 @@ class EligibilityDecision:
         if self.override is not None:
             lines.insert(0, f"Outcome: {self.outcome_label}")
         return tuple(lines)
+
+
+def _json_value(value: FactValue) -> bool | int | float | str:
+    """A fact value as JSON (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def decision_record(decision: EligibilityDecision) -> dict[str, Any]:
+    """The decision as plain JSON-ready data, for storage, audit and the API.
+
+    Every rule's id, version, kind, source, outcome, the values it used and the
+    facts it missed are kept (``clinical.md`` §7: "each rule evaluation records
+    rule ID, version, inputs and outcome for audit"); an override keeps the
+    computed outcome beside it.
+    """
+    override = decision.override
+    return {
+        "rule_set": {"id": decision.rule_set_id, "version": decision.rule_set_version},
+        "outcome": decision.outcome.value,
+        "computed_outcome": decision.computed_outcome.value,
+        "override": None
+        if override is None
+        else {
+            "outcome": override.outcome.value,
+            "reason": override.reason,
+            "by": override.by,
+            "at": override.at.isoformat() if override.at is not None else None,
+        },
+        "rules": [
+            {
+                "id": r.rule_id,
+                "version": r.rule_version,
+                "kind": r.kind.value,
+                "title": r.title,
+                "source": r.source,
+                "evidence": r.evidence.value,
+                "outcome": r.outcome.value,
+                "requirement": r.requirement,
+                "values": {k: _json_value(v) for k, v in sorted(r.values.items())},
+                "missing_facts": list(r.missing_facts),
+                "problems": list(r.problems),
+            }
+            for r in decision.results
+        ],
+        "flags": [
+            {"code": f.code, "message": f.message, "source": f.source} for f in decision.flags
+        ],
+        "missing_facts": list(decision.missing_facts),
+    }
 
 
 def _computed_outcome(

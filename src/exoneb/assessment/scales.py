@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from exoneb.assessment.errors import AssessmentInputError
 from exoneb.assessment.spirometry_terms import Sex
-from exoneb.assessment.vitals import InspiredOxygen
+from exoneb.assessment.vitals import PLAUSIBLE_RANGES, InspiredOxygen
 
 __all__ = [
     "BORG_ANCHORS",
@@ -468,6 +468,10 @@ class SixMinuteWalk:
         Predicted value and LLN; ``None`` when not computed (see ``notes``).
     notes : tuple of str
         Why a derived value is missing.
+    heart_rate_before_bpm, heart_rate_after_bpm : float or None
+        Heart rate before and at the end of the walk.
+    laps, stops : int or None
+        Laps of the corridor and rests taken (ATS 2002 records both; ``clinical.md`` §7).
     """
 
     distance_m: float
@@ -478,6 +482,10 @@ class SixMinuteWalk:
     inspired_oxygen: InspiredOxygen
     reference: SixMinuteWalkReference | None
     notes: tuple[str, ...] = ()
+    heart_rate_before_bpm: float | None = None
+    heart_rate_after_bpm: float | None = None
+    laps: int | None = None
+    stops: int | None = None
 
     @property
     def percent_predicted(self) -> float | None:
@@ -529,6 +537,10 @@ def score_six_minute_walk(
     spo2_nadir_percent: float | None = None,
     borg_before: float | None = None,
     borg_after: float | None = None,
+    heart_rate_before_bpm: float | None = None,
+    heart_rate_after_bpm: float | None = None,
+    laps: int | None = None,
+    stops: int | None = None,
 ) -> SixMinuteWalk:
     """Record a six-minute walk test and compare it with the Enright–Sherrill prediction.
 
@@ -549,6 +561,10 @@ def score_six_minute_walk(
         50–100 %; the nadir cannot exceed the baseline.
     borg_before, borg_after : float, optional
         Modified Borg ratings (:func:`score_borg`).
+    heart_rate_before_bpm, heart_rate_after_bpm : float, optional
+        20–250 /min, as for the vital signs.
+    laps, stops : int, optional
+        Whole numbers, 0–100.
 
     Raises
     ------
@@ -598,4 +614,22 @@ def score_six_minute_walk(
         inspired_oxygen=inspired_oxygen,
         reference=reference,
         notes=tuple(notes),
+        heart_rate_before_bpm=_heart_rate("heart_rate_before_bpm", heart_rate_before_bpm),
+        heart_rate_after_bpm=_heart_rate("heart_rate_after_bpm", heart_rate_after_bpm),
+        laps=_count("laps", laps),
+        stops=_count("stops", stops),
     )
+
+
+def _heart_rate(field: str, value: float | None) -> float | None:
+    """A heart rate within the vital-sign plausibility range, or ``None``."""
+    return None if value is None else PLAUSIBLE_RANGES["heart_rate_bpm"].check(field, value)
+
+
+def _count(field: str, value: int | None) -> int | None:
+    """A whole number 0–100, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise AssessmentInputError(field, value, "a whole number from 0 to 100")
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from exoneb.assessment.eligibility import (
     ReviewFlag,
     RuleOutcome,
     decide,
+    decision_record,
     evaluate_rule,
     load_eligibility_rules,
     override_decision,
@@ -386,3 +388,35 @@ def test_a_protocol_can_extend_the_fact_catalog() -> None:
     }
     rule_set = load_eligibility_rules(mapping, facts=extended)
     assert rule_set.needs == ("six_minute_walk_nadir",)
+
+
+def test_decision_record_is_json_and_keeps_what_audit_needs() -> None:
+    rule_set = _set(_rule(NOT_WITHIN, "window"), _rule(HR, "hr"))
+    facts = {"last_exacerbation_date": date(2026, 10, 1), "assessment_date": TODAY}
+    decision = override_decision(
+        decide(rule_set, facts),
+        outcome="cleared",
+        reason="HR 80 on the monitor.",
+        by="dr.lee",
+        at=datetime(2026, 11, 29, 9, 0),
+    )
+    record = json.loads(json.dumps(decision_record(decision)))
+    assert record["outcome"] == "cleared"
+    assert record["computed_outcome"] == "needs_review"
+    assert record["override"] == {
+        "outcome": "cleared",
+        "reason": "HR 80 on the monitor.",
+        "by": "dr.lee",
+        "at": "2026-11-29T09:00:00",
+    }
+    assert record["rule_set"] == {"id": "t", "version": "1"}
+    window, hr = record["rules"]
+    assert window["id"] == "window"
+    assert window["outcome"] == "pass"
+    assert window["values"] == {
+        "assessment_date": "2026-11-29",
+        "last_exacerbation_date": "2026-10-01",
+    }
+    assert hr["outcome"] == "not_evaluable"
+    assert hr["missing_facts"] == ["heart_rate_bpm"]
+    assert record["missing_facts"] == ["heart_rate_bpm"]

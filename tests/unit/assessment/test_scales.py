@@ -254,3 +254,15 @@ def test_walk_invalid_inputs() -> None:
         _walk(spo2_baseline_percent=92, spo2_nadir_percent=95)
     with pytest.raises(AssessmentInputError, match="spo2_nadir_percent"):
         _walk(spo2_nadir_percent=101)
+
+
+def test_walk_heart_rate_laps_and_stops() -> None:
+    walk = _walk(heart_rate_before_bpm=78, heart_rate_after_bpm=112, laps=15, stops=1)
+    assert (walk.heart_rate_before_bpm, walk.heart_rate_after_bpm) == (78.0, 112.0)
+    assert (walk.laps, walk.stops) == (15, 1)
+    assert _walk().laps is None
+    with pytest.raises(AssessmentInputError, match="heart_rate_after_bpm"):
+        _walk(heart_rate_after_bpm=300)
+    for bad in (-1, 101, 2.5, True):
+        with pytest.raises(AssessmentInputError, match="stops"):
+            _walk(stops=bad)
