@@ -90,8 +90,8 @@ class MllpDecoder:
 
     @property
     def pending(self) -> int:
-        """Bytes buffered, waiting for the rest of a frame."""
-        return len(self._buf)
+        """Bytes of the unfinished frame received so far, its start block included."""
+        return len(self._buf) + (1 if self._in_frame else 0)
 
     def feed(self, chunk: bytes) -> list[MllpFrame | MllpJunk]:
         """Add received bytes; return the frames and junk they complete.
