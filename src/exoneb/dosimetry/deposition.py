@@ -488,9 +488,10 @@ def _breath_hold(
     gens = p[..., 1:]
     if grids is not None and grids.hold is not None and not conditions.exact and np.all(t_bh > 0):
         full = (parked.shape[0], *grids.hold[0].values.shape[1:])
-        settle = grids.hold[0].at(u_sed, ws.array("hold settling", full), ws.array("scratch", full))
+        scratch = ws.array32("scratch", full)
+        settle = grids.hold[0].at(u_sed, ws.array32("hold settling", full), scratch)
         gens[...] = settle[..., cols]
-        diffuse = grids.hold[1].at(u_dif, ws.array("hold diffusion", full), settle)
+        diffuse = grids.hold[1].at(u_dif, ws.array32("hold diffusion", full), scratch)
         gens *= diffuse[..., cols]
     else:
         # Still-air settling (Yeh/Wang plug-flow form, with the particle density) and

@@ -482,7 +482,7 @@ def _weibel(
             grids = build_grids(shared, _subjects(flat, slice(None)), conditions)
 
     deposited = np.empty((size, 25))
-    phases = np.empty((3, size, 25))
+    phases = np.empty((3, size))
     exhaled = np.empty(size)
     for start in range(0, size, chunk_size):
         part = slice(start, min(start + chunk_size, size))
@@ -491,7 +491,7 @@ def _weibel(
         )
         result = deposit_breath(particles, _subjects(flat, part), conditions, grids, workspace)
         deposited[part] = result.deposited
-        phases[:, part] = result.by_phase
+        phases[:, part] = result.by_phase.sum(axis=2)
         exhaled[part] = result.exhaled
 
     gens = deposited[:, 1:]
@@ -509,7 +509,7 @@ def _weibel(
     }
     out = {k: None if v is None else v.reshape(shape) for k, v in fractions.items()}
     by_phase = {
-        name: phases[i].sum(axis=1).reshape(shape)
+        name: phases[i].reshape(shape)
         for i, name in enumerate(("inhalation", "breath_hold", "exhalation"))
     }
     return out, gens.reshape((*shape, 24)), by_phase

@@ -9,7 +9,6 @@ below the table and 1 above it; and ``deposit(exact=True)`` is "identical to abo
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 import warnings
@@ -204,11 +203,9 @@ SUBJECT_U_RANGES = {
 
 
 def _grid_at(grid: SubjectGrid, u: np.ndarray) -> np.ndarray:
-    """``grid.at(u)``; newer versions write into caller-provided ``out`` and ``scratch``."""
-    if len(inspect.signature(grid.at).parameters) >= 3:
-        out = np.empty((u.size, *grid.values.shape[1:]))
-        return np.asarray(grid.at(u, out, np.empty_like(out)))
-    return np.asarray(grid.at(u))
+    """``grid.at(u)`` into fresh buffers of the grid's storage type."""
+    out = np.empty((u.size, *grid.values.shape[1:]), dtype=grid.values.dtype)
+    return np.asarray(grid.at(u, out, np.empty_like(out)), dtype=np.float64)
 
 
 @pytest.mark.parametrize("mechanism", list(SUBJECT_U_RANGES))
