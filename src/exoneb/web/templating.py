@@ -76,6 +76,7 @@ def render(
         "user": auth.actor if auth else None,
         "role_label": ROLE_LABELS.get(Role(role), role) if role in set(Role) else "",
         "csrf_token": auth.csrf_token if auth else "",
+        "idle_seconds": auth.state.settings.idle_timeout_minutes * 60 if auth else 0,
         "can": (lambda action: bool(role) and is_allowed(role or "", action)),
         "errors": {},
         "values": {},
