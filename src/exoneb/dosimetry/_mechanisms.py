@@ -93,9 +93,11 @@ class SubjectGrid:
         np.clip(position, 0.0, self.values.shape[0] - 1 - 1e-9, out=position)
         index = position.astype(np.intp)
         fraction = (position - index).astype(np.float32)[:, None, None]
-        np.take(self.slopes, index, axis=0, out=out)
+        # mode="clip": the index is already in range, and NumPy's default mode="raise"
+        # copies through a temporary when given ``out`` (3× slower here).
+        np.take(self.slopes, index, axis=0, out=out, mode="clip")
         out *= fraction
-        np.take(self.values, index, axis=0, out=scratch)
+        np.take(self.values, index, axis=0, out=scratch, mode="clip")
         out += scratch
         return out
 

@@ -55,9 +55,9 @@ class LogTable:
         np.clip(position, 0.0, self.values.size - 1 - 1e-9, out=position)
         index = position.astype(np.intp)
         position -= index  # the fractional part
-        result = np.take(self.slopes, index)
+        result = np.take(self.slopes, index, mode="clip")
         result *= position
-        result += np.take(self.values, index)
+        result += np.take(self.values, index, mode="clip")
         return result
 
 
