@@ -464,7 +464,7 @@ def _problems(error: ValidationError, mapping: Mapping[str, Any]) -> list[RulePr
 
 
 def load_eligibility_rules(
-    mapping: Mapping[str, Any], *, facts: Mapping[str, FactSpec] | None = None
+    mapping: Mapping[str, Any], *, catalog: Mapping[str, FactSpec] | None = None
 ) -> EligibilityRuleSet:
     """Validate a protocol's eligibility section into a rule set.
 
@@ -472,7 +472,7 @@ def load_eligibility_rules(
     ----------
     mapping : mapping
         ``{id, version, source, rules: [...]}``, e.g. parsed from YAML.
-    facts : mapping of str to FactSpec, optional
+    catalog : mapping of str to FactSpec, optional
         The facts rules may read; default :data:`~exoneb.assessment.fact_catalog.FACT_CATALOG`.
         Unknown facts and comparisons that do not suit a fact's type are refused.
 
@@ -489,7 +489,7 @@ def load_eligibility_rules(
         raise EligibilityRuleError([RuleProblem(None, "", "expected a mapping with rules")])
     try:
         return EligibilityRuleSet.model_validate(
-            mapping, context={"facts": FACT_CATALOG if facts is None else facts}
+            mapping, context={"facts": FACT_CATALOG if catalog is None else catalog}
         )
     except ValidationError as exc:
         raise EligibilityRuleError(_problems(exc, mapping)) from None

@@ -386,7 +386,7 @@ def test_a_protocol_can_extend_the_fact_catalog() -> None:
         **FACT_CATALOG,
         "six_minute_walk_nadir": FactSpec(FactType.NUMBER, "6MWT nadir", "%"),
     }
-    rule_set = load_eligibility_rules(mapping, facts=extended)
+    rule_set = load_eligibility_rules(mapping, catalog=extended)
     assert rule_set.needs == ("six_minute_walk_nadir",)
 
 
