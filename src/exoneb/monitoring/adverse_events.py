@@ -518,6 +518,12 @@ class AdverseEvent:
         """Onset relative to the start of nebulization (negative if before it)."""
         return self.onset_at - require_aware(nebulization_start, "nebulization_start")
 
+    def end_offset(self, nebulization_start: datetime) -> timedelta | None:
+        """End relative to the start of nebulization; ``None`` while the event is ongoing."""
+        if self.end_at is None:
+            return None
+        return self.end_at - require_aware(nebulization_start, "nebulization_start")
+
 
 @dataclass(frozen=True, slots=True)
 class ReportingDeadline:

@@ -111,9 +111,13 @@ def test_an_event_with_an_impossible_grade_cannot_be_built() -> None:
         event(term=CtcaeTerm.ANAPHYLAXIS, grade=2)
 
 
-def test_onset_relative_to_nebulization_start() -> None:
+def test_onset_and_end_relative_to_nebulization_start() -> None:
     e = event(onset_at=T0 + timedelta(minutes=12))
-    assert e.onset_offset(T0 - timedelta(minutes=10)) == timedelta(minutes=22)
+    start = T0 - timedelta(minutes=10)
+    assert e.onset_offset(start) == timedelta(minutes=22)
+    assert e.end_offset(start) is None
+    ended = event(onset_at=T0 + timedelta(minutes=12), end_at=T0 + timedelta(minutes=40))
+    assert ended.end_offset(start) == timedelta(minutes=50)
 
 
 def test_end_before_onset_is_refused() -> None:

@@ -414,3 +414,10 @@ def test_ack_text_is_escaped() -> None:
 def test_ack_time_must_be_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         build_ack(parsed(message()), now=NOW.replace(tzinfo=None), control_id="A8")
+
+
+def test_v27_truncation_escape() -> None:
+    enc = EncodingCharacters(truncation="#")
+    assert unescape("a\\P\\b", enc) == "a#b"
+    assert escape("a#b", enc) == "a\\P\\b"
+    assert unescape("a\\P\\b") == "a\\P\\b"  # no truncation character declared: kept verbatim

@@ -143,3 +143,12 @@ def test_no_byte_is_lost(stream: bytes, size: int) -> None:
         1 for o in out if isinstance(o, MllpJunk) and o.reason != "bytes outside an MLLP frame"
     )
     assert kept + framing <= len(stream) <= kept + framing + 2 * oversize_ends
+
+
+def test_an_end_block_split_after_an_oversize_run_is_framing_not_junk() -> None:
+    decoder = MllpDecoder(max_frame_bytes=5)
+    out = decoder.feed(b"\x0b" + b"x" * 10 + b"\x1c")
+    out += decoder.feed(b"\x0d" + encode_frame(b"ok"))
+    junk = b"".join(o.data for o in out if isinstance(o, MllpJunk))
+    assert junk == b"x" * 10
+    assert out[-1] == MllpFrame(b"ok")
