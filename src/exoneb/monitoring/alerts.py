@@ -50,6 +50,7 @@ __all__ = [
     "AlertParameters",
     "AlertTracker",
     "Severity",
+    "airway_falls",
     "evaluate_alerts",
     "step",
 ]
@@ -374,6 +375,38 @@ _RULES: tuple[_Rule, ...] = (
         condition=_airway_stop,
     ),
 )
+
+
+def airway_falls(
+    observations: Sequence[Observation], baseline: Baseline
+) -> tuple[tuple[datetime, float, str], ...]:
+    """Every FEV1 (or, failing that, PEF) reading as a % fall from the pre-dose value.
+
+    The one place the fall is computed, shared by the alert rules and the
+    stopping rules (:func:`exoneb.monitoring.stopping.airway_readings`).
+
+    Parameters
+    ----------
+    observations : sequence of Observation
+        The session's observations, in any order.
+    baseline : Baseline
+        Same-day pre-dose FEV1 and/or PEF.
+
+    Returns
+    -------
+    tuple of (datetime, float, str)
+        Time, % fall (negative for a rise) and ``"fev1"`` or ``"pef"``, in time
+        order; observations without a usable reading are left out.
+    """
+    obs = sorted(observations, key=lambda o: o.at)
+    if not obs:
+        return ()
+    fall, used_pef = _airway_fall(_columns(obs), baseline)
+    return tuple(
+        (o.at, float(f), "pef" if pef else "fev1")
+        for o, f, pef in zip(obs, fall, used_pef, strict=True)
+        if not np.isnan(f)
+    )
 
 
 RULE_IDS: tuple[str, ...] = tuple(r.rule_id for r in _RULES)

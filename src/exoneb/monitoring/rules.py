@@ -46,6 +46,7 @@ from exoneb.monitoring.alerts import (
     AlertParameters,
     AlertTracker,
     Severity,
+    airway_falls,
     evaluate_alerts,
     step,
 )
@@ -100,6 +101,7 @@ from exoneb.monitoring.stopping import (
     StoppingFacts,
     StoppingParameters,
     StopReason,
+    airway_readings,
     evaluate_stopping_rules,
 )
 
@@ -162,6 +164,8 @@ __all__ = [
     "StoppingParameters",
     "TermDefinition",
     "VitalParameter",
+    "airway_falls",
+    "airway_readings",
     "build_ack",
     "build_schedule",
     "encode_frame",

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from exoneb.monitoring.adverse_events import AdverseEvent, CtcaeTerm
+from exoneb.monitoring.alerts import airway_falls
 from exoneb.monitoring.citations import cited
-from exoneb.monitoring.observations import require_aware
+from exoneb.monitoring.observations import Baseline, Observation, require_aware
 
 __all__ = [
     "STOPPING_RULE_IDS",
@@ -38,6 +39,7 @@ __all__ = [
     "StoppingDecision",
     "StoppingFacts",
     "StoppingParameters",
+    "airway_readings",
     "evaluate_stopping_rules",
 ]
 
@@ -93,6 +95,16 @@ class AirwayReading:
 
     def __post_init__(self) -> None:
         require_aware(self.at, "at")
+
+
+def airway_readings(
+    observations: Sequence[Observation], baseline: Baseline
+) -> tuple[AirwayReading, ...]:
+    """The session's FEV1/PEF readings as :class:`AirwayReading` falls, for :class:`StoppingFacts`.
+
+    Uses the same fall computation as the alert rules, so the two never disagree.
+    """
+    return tuple(AirwayReading(at, fall) for at, fall, _ in airway_falls(observations, baseline))
 
 
 @dataclass(frozen=True, slots=True)

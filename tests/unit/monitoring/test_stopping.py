@@ -18,10 +18,11 @@ from exoneb.monitoring.stopping import (
     SessionFever,
     StoppingFacts,
     StoppingParameters,
+    airway_readings,
     evaluate_stopping_rules,
 )
 
-from .factories import T0, at
+from .factories import BASELINE, T0, at, man
 
 LATER = T0 + timedelta(hours=2)
 
@@ -204,3 +205,14 @@ def test_reasons_come_in_rule_order_with_sources() -> None:
     found = [r.rule_id for r in decision.reasons]
     assert found == sorted(found, key=STOPPING_RULE_IDS.index)
     assert all("clinical.md §4" in r.source for r in decision.reasons)
+
+
+def test_airway_readings_come_from_the_same_fall_computation_as_the_alerts() -> None:
+    obs = [man(20, fev1_l=1.5), man(5, pef_l_per_min=300.0), man(10, spo2_pct=95.0)]
+    readings = airway_readings(obs, BASELINE)
+    assert [(r.at, round(r.fall_pct, 6)) for r in readings] == [
+        (at(minutes=5), 25.0),  # PEF 300 of 400 when no FEV1
+        (at(minutes=20), 25.0),  # FEV1 1.5 of 2.0
+    ]
+    decision = evaluate_stopping_rules(StoppingFacts(airway_readings=readings), LATER)
+    assert [r.rule_id for r in decision.reasons] == ["fev1_fall_20"]
