@@ -366,16 +366,16 @@ class Inventory:
             if error is not None:
                 raise error
         offers = self.fefo(now)
+        if lot_id is not None and all(o.lot_id != lot_id for o in offers):
+            raise ThawLimitReached(
+                f"Lot {lot_id} has no vial left in stock that may be thawed (all are used, "
+                "discarded, thawed already or at their certificate's thaw limit)."
+            )
         if not offers:
             raise InsufficientVolume(
                 "No released, in-date lot has a vial in stock. Receive or release a lot first."
             )
         first = offers[0]
-        if lot_id is not None and all(o.lot_id != lot_id for o in offers):
-            raise ThawLimitReached(
-                f"Lot {lot_id} has no vial left in stock that may be thawed "
-                f"(lot {first.lot_id} does)."
-            )
         if lot_id is None:
             lot_id = first.lot_id
         elif lot_id != first.lot_id:
@@ -385,18 +385,13 @@ class Inventory:
             )
         lot = self._lot(lot_id)
         if vial_id is None:
-            candidates = [
+            # The lot is on offer, so it has at least one vial that may be thawed.
+            vial = next(
                 self._vials[v]
                 for v in lot.vial_ids
                 if self._vials[v].status is VialStatus.IN_STOCK
                 and self._vials[v].thaw_count < lot.coa.max_thaw_cycles
-            ]
-            if not candidates:
-                raise ThawLimitReached(
-                    f"Every vial of lot {lot_id} left in stock has been thawed as often as its "
-                    "certificate allows. Discard them."
-                )
-            vial = candidates[0]
+            )
         else:
             vial = self._vial(vial_id)
         check_vial_transition(vial.vial_id, vial.status, VialStatus.THAWED)

@@ -188,4 +188,7 @@ def test_checklist_shows_all_blockers_and_raises_the_first() -> None:
     assert len(checklist.blockers) == 2
     with pytest.raises(InsufficientVolume):
         checklist.require_all()
-    assert Checklist((Check("x", "fine"),)).passed
+    fine = Checklist((Check("x", "fine"), check_volume(0.4, 0.4)))
+    assert fine.passed
+    assert fine.blockers == ()
+    fine.require_all()

@@ -176,6 +176,14 @@ def test_summary_names_what_failed_and_what_is_missing() -> None:
     )
 
 
+def test_summary_with_failures_only_or_missing_data_only() -> None:
+    """Each part of the summary appears only when it applies."""
+    evaluation = evaluate_release(make_coa(endotoxin_eu_per_ml=0.6))
+    assert evaluation.summary() == "The lot cannot be released — failed: Endotoxin (LAL)."
+    missing_only = evaluate_release(make_coa(size_mode_nm=None))
+    assert missing_only.summary() == "The lot cannot be released — no data: Size mode (NTA)."
+
+
 def test_an_empty_evaluation_is_not_releasable() -> None:
     """No lines means nothing was checked, which is not a pass."""
     assert not ReleaseEvaluation(()).releasable
