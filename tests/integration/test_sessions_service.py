@@ -127,7 +127,7 @@ def test_overview_shows_care_and_options(world: World) -> None:
     _, session_id = planned_session(world)
     with world.action(Role.PHARMACIST) as ctx:
         view = sessions.overview(ctx=ctx, session_id=session_id)
-    assert [c.medicine for c in view.care] == ["Tiotropium"]  # type: ignore[attr-defined]
+    assert [c.medicine for c in view.care] == ["Tiotropium"]
     assert view.facts.consent_current
     assert view.facts.authorisation_active
     assert [(o.target, o.allowed) for o in view.options] == [

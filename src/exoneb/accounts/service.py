@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ SIGNATURE_MEANINGS: dict[str, str] = {
     "reviewed": "I reviewed this record.",
 }
 """Signature meaning → the sentence shown to the signer and stored with the signature."""
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+"""Lower-case letters, digits, dots, dashes, underscores; 1–80 characters."""
 
 
 # --- authorisation -----------------------------------------------------------------------
@@ -140,11 +144,7 @@ def create_user(
     if ctx.actor.user_id is not None:
         authorize(ctx=ctx, action=Action.USER_MANAGE)
     username = username.strip().lower()
-    if (
-        not username
-        or len(username) > 80
-        or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
-    ):
+    if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInput("Use letters, digits, dots, dashes or underscores.", field="username")
     if role not in set(Role):
         raise InvalidInput(f"Choose one of: {', '.join(r.value for r in Role)}.", field="role")

@@ -53,7 +53,6 @@ def current_revision(engine: Engine) -> str | None:
 
 def drift(url: str) -> list[Any]:
     """Differences between the models and the migrated schema (empty = no drift)."""
-    import exoneb.core.migrations  # noqa: F401  (package marker)
     from exoneb.core.db import Base
 
     _import_models()
@@ -67,6 +66,7 @@ def drift(url: str) -> list[Any]:
 
 
 def _import_models() -> None:
+    """Register every table on ``Base.metadata`` (tooling only; see docs/architecture.md)."""
     import exoneb.accounts.models
     import exoneb.core.audit
     import exoneb.patients.models

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from exoneb.accounts.service import SIGNATURE_MEANINGS
-from exoneb.core.errors import DomainError, InvalidInput
+from exoneb.core.errors import DomainError, DuplicateRecord, InvalidInput
 from exoneb.patients import service
 from exoneb.patients.schemas import (
     CareCreate,
@@ -56,6 +56,7 @@ def new_patient(request: Request, auth: AuthDep) -> Response:
 def create_patient(request: Request, auth: AuthDep, form: FormDep) -> Response:
     """Register a patient, or show the form again with the problems."""
     data, errors = parse(PatientCreate, form)
+    status = 422
     if data is not None:
         try:
             with auth.action() as ctx:
@@ -63,11 +64,12 @@ def create_patient(request: Request, auth: AuthDep, form: FormDep) -> Response:
             return _redirect(f"/patients/{patient.id}")
         except InvalidInput as exc:
             errors = {exc.field: exc.message}
+        except DuplicateRecord as exc:
+            errors, status = {"mrn": exc.message}, exc.status_code
         except DomainError as exc:
-            if exc.status_code == 403:
+            if exc.status_code in (403, 404):
                 raise
-            errors = {"mrn" if exc.status_code == 409 else "form": exc.message}
-    status = 409 if "mrn" in errors and data is not None else 422
+            errors, status = {"form": exc.message}, exc.status_code
     return render(
         request,
         "patients/form.html",

@@ -24,6 +24,7 @@ from exoneb.core.clock import as_utc
 from exoneb.core.context import Ctx
 from exoneb.core.errors import NotFound, RuleViolation, StaleEdit
 from exoneb.patients import service as patients
+from exoneb.patients.models import PrescribedCare
 from exoneb.sessions import rules
 from exoneb.sessions.models import SessionTransition, TherapySession
 from exoneb.sessions.rules import SessionFacts, State
@@ -236,7 +237,7 @@ class Overview:
     session: TherapySession
     patient_name: str
     patient_mrn: str
-    care: Sequence[object]
+    care: Sequence[PrescribedCare]
     facts: SessionFacts
     options: list[rules.Option]
     history: Sequence[SessionTransition]
