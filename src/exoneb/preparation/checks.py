@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from exoneb.preparation.errors import (
+    AppearanceUnacceptable,
     EligibilityNotCleared,
     HoldTimeExceeded,
     InsufficientVolume,
@@ -41,6 +42,7 @@ __all__ = [
     "Check",
     "Checklist",
     "EligibilityFacts",
+    "check_appearance",
     "check_eligibility",
     "check_lot",
     "check_prepared_dose_in_date",
@@ -143,6 +145,32 @@ def check_vial_hold(vial_id: str, thawed_at: datetime, now: datetime, policy: Ho
     return Check(
         "hold_time", f"Vial {vial_id} is within its hold time (use by {deadline:%H:%M %Z})."
     )
+
+
+def check_appearance(vial_id: str, acceptable: bool | None) -> Check:
+    """The thawed product was inspected and shows no visible particles or aggregates.
+
+    ``None`` means nobody recorded the inspection, which blocks like a failed
+    one (``reference/clinical.md`` §2.4: "check appearance for visible
+    particles or aggregates").
+    """
+    if acceptable is None:
+        return _fail(
+            "appearance",
+            InvalidInput(
+                f"Record the appearance check of vial {vial_id} (visible particles or "
+                "aggregates) before preparing the dose."
+            ),
+        )
+    if not acceptable:
+        return _fail(
+            "appearance",
+            AppearanceUnacceptable(
+                f"Vial {vial_id} shows visible particles or aggregates. Do not use it; "
+                "discard it and report it to the manufacturer."
+            ),
+        )
+    return Check("appearance", f"Vial {vial_id}: no visible particles or aggregates.")
 
 
 def check_volume(needed_ml: float, available_ml: float) -> Check:

@@ -38,10 +38,10 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from exoneb.preparation.checks import check_volume
 from exoneb.preparation.errors import (
     DoseNotPreparable,
     FillVolumeOutsideDevice,
-    InsufficientVolume,
     InvalidInput,
     RoundingTooCoarse,
     StockExceedsFill,
@@ -258,11 +258,8 @@ def plan_dose(
             f"({conc} particles/mL) is too dilute for this dose in this fill. Use a more "
             "concentrated lot or a fill volume the protocol allows."
         )
-    if available_ml is not None and float(stock) > available_ml + 1e-9:
-        raise InsufficientVolume(
-            f"The dose needs {stock} mL of stock but only {available_ml:.{places}f} mL is left "
-            "in the usable vial(s). Thaw another vial or use another lot."
-        )
+    if available_ml is not None:
+        check_volume(float(stock), available_ml).require()
     saline = fill - stock
     steps.append(f"Saline = {fill} mL fill − {stock} mL stock = {saline} mL.")
     steps.append(

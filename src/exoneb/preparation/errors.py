@@ -19,6 +19,7 @@ e.g. to a 409 or a 422, without parsing the message)::
          ├── ThawLimitReached                 vial.thaw_limit_reached
          ├── RefreezeRefused                  vial.refreeze_refused
          ├── HoldTimeExceeded                 vial.hold_time_exceeded
+         ├── AppearanceUnacceptable           vial.appearance_unacceptable
          ├── FefoOrderViolated                inventory.fefo_order
          ├── InsufficientVolume               inventory.insufficient_volume
          ├── DoseNotPreparable                dose.not_preparable
@@ -40,6 +41,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AppearanceUnacceptable",
     "DoseNotPreparable",
     "DuplicateRecord",
     "EligibilityNotCleared",
@@ -172,6 +174,12 @@ class HoldTimeExceeded(PreparationError):
     """The vial (or the prepared dose) is past its hold time after thawing."""
 
     code = "vial.hold_time_exceeded"
+
+
+class AppearanceUnacceptable(PreparationError):
+    """The thawed product shows visible particles or aggregates."""
+
+    code = "vial.appearance_unacceptable"
 
 
 class FefoOrderViolated(PreparationError):

@@ -22,10 +22,11 @@ Hypothesis state machine of ``reference/reliability.md`` §6 item 4.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from exoneb.preparation.checks import preparation_use_by
 from exoneb.preparation.errors import (
     DuplicateRecord,
     FefoOrderViolated,
@@ -48,10 +49,10 @@ from exoneb.preparation.lifecycle import (
     check_lot_transition,
     check_vial_transition,
     fefo_order,
-    hold_deadline,
     judge_storage,
     lot_usability_error,
     require_aware,
+    within_hold,
 )
 from exoneb.preparation.release import (
     CertificateOfAnalysis,
@@ -152,7 +153,7 @@ class Balance:
     on_hand_ml: float
     dispensed_ml: float
     discarded_ml: float
-    vials: dict[VialStatus, int]
+    vials: Mapping[VialStatus, int]
 
 
 @dataclass(slots=True)
@@ -359,6 +360,8 @@ class Inventory:
         require_aware(now, "The thaw start")
         if vial_id is not None:
             vial = self._vial(vial_id)
+            if lot_id is not None and lot_id != vial.lot_id:
+                raise InvalidInput(f"Vial {vial_id} belongs to lot {vial.lot_id}, not {lot_id}.")
             lot_id = vial.lot_id
         if lot_id is not None:
             lot = self._lot(lot_id)
@@ -418,7 +421,7 @@ class Inventory:
                 "Use it within its hold time or discard it."
             )
         assert vial.thawed_at is not None  # a thawed vial always has its thaw time
-        if require_aware(now, "The time") > hold_deadline(vial.thawed_at, self.hold):
+        if not within_hold(vial.thawed_at, require_aware(now, "The time"), self.hold):
             raise RefreezeRefused(
                 f"Vial {vial_id} is past its hold time after thawing; discard it."
             )
@@ -494,10 +497,10 @@ class Inventory:
             self._discarded_ul += left
             vial.volume_ul = 0
             vial.status = VialStatus.USED
-        earliest_thaw = min(d.thawed_at for d in draws)
-        dispense = Dispense(
-            _to_ml(needed), tuple(draws), now, hold_deadline(earliest_thaw, self.hold)
+        use_by = preparation_use_by(
+            prepared_at=now, thaw_started_at=[d.thawed_at for d in draws], policy=self.hold
         )
+        dispense = Dispense(_to_ml(needed), tuple(draws), now, use_by)
         self._event(
             "dose.prepare",
             draws[0].lot_id,
@@ -537,7 +540,7 @@ class Inventory:
             lot = self._lots[vial.lot_id]
             if lot_usability_error(lot.lot_id, lot.status, lot.coa.expires_at, now) is not None:
                 continue
-            if now > hold_deadline(vial.thawed_at, self.hold) or now < vial.thawed_at:
+            if now < vial.thawed_at or not within_hold(vial.thawed_at, now, self.hold):
                 continue
             result.append(vial)
         return sorted(

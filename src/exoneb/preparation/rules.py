@@ -29,6 +29,7 @@ from exoneb.preparation.checks import (
     Check,
     Checklist,
     EligibilityFacts,
+    check_appearance,
     check_eligibility,
     check_lot,
     check_prepared_dose_in_date,
@@ -39,6 +40,7 @@ from exoneb.preparation.checks import (
 )
 from exoneb.preparation.dose import DosePlan, NebulizerFill, format_particles, plan_dose
 from exoneb.preparation.errors import (
+    AppearanceUnacceptable,
     DoseNotPreparable,
     DuplicateRecord,
     EligibilityNotCleared,
@@ -108,6 +110,7 @@ __all__ = [
     "DEFAULT_VERIFIER_ROLES",
     "LOT_TRANSITIONS",
     "VIAL_TRANSITIONS",
+    "AppearanceUnacceptable",
     "Balance",
     "CertificateOfAnalysis",
     "Check",
@@ -160,6 +163,7 @@ __all__ = [
     "VialStatus",
     "VialTransitionRefused",
     "VialView",
+    "check_appearance",
     "check_eligibility",
     "check_lot",
     "check_lot_transition",

@@ -12,6 +12,7 @@ import pytest
 
 from exoneb.preparation.rules import (
     DEFAULT_VERIFIER_ROLES,
+    AppearanceUnacceptable,
     Check,
     Checklist,
     EligibilityFacts,
@@ -25,6 +26,7 @@ from exoneb.preparation.rules import (
     LotRecalled,
     LotStatus,
     VerificationRefused,
+    check_appearance,
     check_eligibility,
     check_lot,
     check_prepared_dose_in_date,
@@ -192,3 +194,14 @@ def test_checklist_shows_all_blockers_and_raises_the_first() -> None:
     assert fine.passed
     assert fine.blockers == ()
     fine.require_all()
+
+
+def test_appearance_must_be_recorded_and_acceptable() -> None:
+    """§2.4: check appearance for visible particles or aggregates."""
+    assert check_appearance("V1", True).passed
+    not_recorded = check_appearance("V1", None)
+    assert isinstance(not_recorded.error, InvalidInput)
+    assert "Record the appearance check" in not_recorded.message
+    aggregates = check_appearance("V1", False)
+    assert isinstance(aggregates.error, AppearanceUnacceptable)
+    assert aggregates.error.code == "vial.appearance_unacceptable"

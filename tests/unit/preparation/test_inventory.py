@@ -165,6 +165,8 @@ def test_a_vial_at_its_thaw_limit_is_not_thawed_again() -> None:
 def test_a_named_vial_of_the_fefo_lot_is_thawed() -> None:
     """The pharmacist may pick (scan) a vial, as long as its lot is the FEFO lot."""
     inv = stocked()
+    with pytest.raises(InvalidInput, match="belongs to lot EV-A"):
+        inv.thaw_vial(T0, lot_id="EV-B", vial_id="EV-A-V003")
     assert inv.thaw_vial(T0, vial_id="EV-A-V003").vial_id == "EV-A-V003"
     assert [lot.lot_id for lot in inv.lots()] == ["EV-A"]
     assert [v.vial_id for v in inv.vials("EV-A")][2] == "EV-A-V003"
