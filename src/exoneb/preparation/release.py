@@ -259,6 +259,23 @@ class CertificateOfAnalysis:
                 f"The volume per vial must be a positive number of mL "
                 f"(got {self.volume_per_vial_ml})."
             )
+        measured = {
+            "labelled particles/mL": self.labelled_particles_per_ml,
+            "certified particles/mL": self.certified_particles_per_ml,
+            "size mode (nm)": self.size_mode_nm,
+            "% within the size window": self.size_within_window_percent,
+            "protein (µg/mL)": self.protein_ug_per_ml,
+            "particles per µg protein": self.particle_protein_ratio_per_ug,
+            "endotoxin (EU/mL)": self.endotoxin_eu_per_ml,
+        }
+        for name, value in measured.items():
+            # NaN is allowed through and reported as "not reported" by the evaluation;
+            # a negative amount is a typing error that must not pass an upper limit.
+            if value is not None and value < 0:
+                raise InvalidInput(f"The certificate's {name} cannot be negative (got {value}).")
+        percent = self.size_within_window_percent
+        if percent is not None and percent > 100:
+            raise InvalidInput(f"The % within the size window cannot exceed 100 (got {percent}).")
         if self.max_thaw_cycles < 1:
             raise InvalidInput(
                 f"The certificate's thaw limit must be at least 1 (got {self.max_thaw_cycles})."

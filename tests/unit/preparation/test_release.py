@@ -197,6 +197,9 @@ def test_an_empty_evaluation_is_not_releasable() -> None:
         {"volume_per_vial_ml": 0.0},
         {"volume_per_vial_ml": math.inf},
         {"max_thaw_cycles": 0},
+        {"endotoxin_eu_per_ml": -0.1},  # would otherwise pass "≤ 0.5"
+        {"certified_particles_per_ml": -2.0e9},
+        {"size_within_window_percent": 100.5},
     ],
 )
 def test_impossible_certificates_are_refused(overrides: dict[str, Any]) -> None:
