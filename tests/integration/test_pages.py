@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select
+
 from exoneb.accounts.permissions import Role
+from exoneb.core.audit import AuditEvent
 
 from .conftest import World
 from .factories import planned_session
@@ -232,3 +235,32 @@ def test_administrator_manages_staff_accounts(world: World) -> None:
     )
     assert own.status_code == 409
     assert "your own account" in own.text
+
+
+def test_background_refresh_is_not_audited_again(world: World) -> None:
+    _, session_id = planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+
+    def reads() -> int:
+        with world.factory() as db:
+            stmt = select(func.count()).where(AuditEvent.action == "session.read")
+            return db.scalar(stmt) or 0
+
+    nurse.client.get(f"/sessions/{session_id}")
+    assert reads() == 1
+    for _ in range(3):
+        poll = nurse.client.get(f"/sessions/{session_id}/next", headers={"X-Background-Poll": "1"})
+        assert poll.status_code == 200
+    assert reads() == 1
+    nurse.client.get(f"/sessions/{session_id}/next")
+    assert reads() == 2
+
+
+def test_listing_patients_is_audited_once_per_search(world: World) -> None:
+    planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+    nurse.client.get("/patients")
+    nurse.client.get("/patients", params={"q": "doe"})
+    with world.factory() as db:
+        rows = db.scalars(select(AuditEvent.after).where(AuditEvent.action == "patient.search"))
+        assert list(rows) == ['{"q":"","results":1}', '{"q":"doe","results":1}']

@@ -177,7 +177,9 @@ def void_patient(*, ctx: Ctx, patient_id: int, reason: str, version: int | None)
 def search_patients(*, ctx: Ctx, query: str = "", limit: int = 50) -> Sequence[Patient]:
     """Patients at the user's site whose name or MRN contains ``query``.
 
-    One audit row per search (not per patient listed) keeps the trail bounded.
+    Listing patients shows identifying data, so every search (an empty one
+    too) is audited — one row per search, not per patient listed, which keeps
+    the trail bounded.
     """
     authorize(ctx=ctx, action=Action.PATIENT_READ)
     stmt = select(Patient).where(Patient.site_id == ctx.actor.site_id)
@@ -192,9 +194,15 @@ def search_patients(*, ctx: Ctx, query: str = "", limit: int = 50) -> Sequence[P
                 func.lower(Patient.given_name + " " + Patient.family_name).like(like),
             )
         )
-        audit.record(ctx=ctx, action="patient.search", entity_type="patient", after={"q": q})
     stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
-    return ctx.db.scalars(stmt).all()
+    found = ctx.db.scalars(stmt).all()
+    audit.record(
+        ctx=ctx,
+        action="patient.search",
+        entity_type="patient",
+        after={"q": q, "results": len(found)},
+    )
+    return found
 
 
 # --- consent -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from exoneb.sessions.rules import STATE_LABELS, STEPS, State
 from exoneb.sessions.schemas import SessionAbort, SessionMove, SessionPlan
 from exoneb.web.deps import Auth, AuthDep, FormDep
 from exoneb.web.forms import parse
+from exoneb.web.security import POLL_HEADER
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,8 +46,9 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    refresh = request.headers.get(POLL_HEADER) == "1"
     with auth.action() as ctx:
-        view = service.overview(ctx=ctx, session_id=session_id)
+        view = service.overview(ctx=ctx, session_id=session_id, refresh=refresh)
     return render(
         request,
         template,

@@ -122,13 +122,20 @@ def plan_session(*, ctx: Ctx, patient_id: int, data: SessionPlan) -> TherapySess
     return session
 
 
-def get_session(*, ctx: Ctx, session_id: int) -> TherapySession:
-    """One session at the user's site (reading it counts as reading the patient record)."""
+def get_session(*, ctx: Ctx, session_id: int, refresh: bool = False) -> TherapySession:
+    """One session at the user's site (reading it counts as reading the patient record).
+
+    ``refresh`` marks a background re-read of a page the user already opened
+    (htmx polling); it is not audited again, so an open page does not add a
+    row every 30 seconds.
+    """
     authorize(ctx=ctx, action=Action.PATIENT_READ)
     session = ctx.db.get(TherapySession, session_id)
     if session is None:
         raise NotFound("No such session.")
     patients.load_visible(ctx, session.patient_id)
+    if refresh:
+        return session
     audit.record(
         ctx=ctx,
         action="session.read",
@@ -244,9 +251,9 @@ class Overview:
     visited: frozenset[str]
 
 
-def overview(*, ctx: Ctx, session_id: int) -> Overview:
+def overview(*, ctx: Ctx, session_id: int, refresh: bool = False) -> Overview:
     """The session with its patient, prescribed care, facts, next options and history."""
-    session = get_session(ctx=ctx, session_id=session_id)
+    session = get_session(ctx=ctx, session_id=session_id, refresh=refresh)
     patient = patients.load_visible(ctx, session.patient_id)
     facts = facts_for(ctx=ctx, session=session)
     steps = history(ctx=ctx, session_id=session.id)
