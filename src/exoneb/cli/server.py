@@ -23,6 +23,7 @@ def serve(
     uvicorn.run(
         "exoneb.web.app:create_app",
         factory=True,
+        access_log=settings.access_log,
         host=host,
         port=port,
         log_level="info",

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     protocols_dir: Path = PROTOCOLS_DIR
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    access_log: bool = Field(
+        default=False,
+        description="Log every request line; off by default because URLs can carry "
+        "patient names (searches).",
+    )
     trusted_origins: list[str] = Field(
         default_factory=list,
         description="Extra origins allowed to send state-changing requests (besides the host).",
