@@ -19,6 +19,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exoneb.preparation.rules import (
     DoseNotPreparable,
@@ -246,3 +248,46 @@ def test_impossible_device_limits_are_refused(low: float, high: float, residual:
 def test_particle_counts_are_written_in_scientific_notation(value: float, text: str) -> None:
     """The label and the steps write counts as clinicians do."""
     assert format_particles(value) == text
+
+
+@given(
+    dose=st.floats(1e7, 1e11),
+    conc=st.floats(1e8, 1e11),
+    fill=st.sampled_from([1.5, 2.0, 3.0, 4.0, 5.0]),
+    residual=st.sampled_from([0.0, 0.3, 1.0]),
+    compensate=st.booleans(),
+)
+def test_any_plan_closes_to_the_fill_or_is_refused_for_the_right_reason(
+    dose: float, conc: float, fill: float, residual: float, compensate: bool
+) -> None:
+    """Properties of the §7 arithmetic: stock + saline = fill, within 0.005 mL of exact,
+    loaded dose within 5 % of the target; otherwise the refusal matches an independent
+    recomputation."""
+    device = NebulizerFill("Demo", min_fill_ml=1.0, max_fill_ml=6.0, residual_ml=residual)
+    target = dose * fill / (fill - residual) if compensate and residual > 0 else dose
+    exact = target / conc
+    try:
+        plan = plan_dose(
+            dose_particles=dose,
+            certified_particles_per_ml=conc,
+            fill_ml=fill,
+            device=device,
+            compensate_residual=compensate,
+        )
+    except RoundingTooCoarse:
+        measured = math.floor(exact * 100 + 0.5) / 100  # half-up, as the policy says
+        assert measured == 0 or abs(measured * conc - target) / target > 0.05 - 1e-9
+        return
+    except StockExceedsFill:
+        assert exact > fill - 0.005 - 1e-9
+        return
+    assert plan.target_particles == pytest.approx(target)
+    assert round(plan.stock_ml + plan.saline_ml, 9) == fill
+    assert 0.01 - 1e-12 <= plan.stock_ml <= fill
+    assert plan.saline_ml >= 0
+    assert abs(plan.stock_ml - exact) <= 0.005 + 1e-9
+    assert abs(plan.deviation_fraction) <= 0.05
+    assert plan.loaded_particles == pytest.approx(plan.stock_ml * conc)
+    assert plan.expected_emitted_particles == pytest.approx(
+        plan.loaded_particles * (fill - residual) / fill
+    )
