@@ -11,8 +11,11 @@ service, pages, API and gateway layers import from one place:
 * :mod:`~exoneb.monitoring.stopping` — hold the patient / pause the cohort;
 * :mod:`~exoneb.monitoring.escalation` — the 3+3 recommendation;
 * :mod:`~exoneb.monitoring.discharge` — the discharge checklist;
-* :mod:`~exoneb.monitoring.hl7` and :mod:`~exoneb.monitoring.mllp` — bedside-monitor
-  messages (ORU^R01 / IHE PCD-01) and their framing, bytes in, objects out;
+* :mod:`~exoneb.monitoring.mllp` — MLLP framing of a byte stream;
+* :mod:`~exoneb.monitoring.hl7` — HL7 v2 syntax (delimiters, escapes, date/times, error codes);
+* :mod:`~exoneb.monitoring.mdc` — the IEEE 11073 codes mapped (SpO2, pulse and heart rate …);
+* :mod:`~exoneb.monitoring.pcd01` — ORU^R01 (IHE PCD-01) bytes → readings and observations;
+* :mod:`~exoneb.monitoring.ack` — the HL7 ACK (AA / AE / AR, ERR segments);
 * :mod:`~exoneb.monitoring.citations` — thresholds carry their sources.
 
 Thresholds are parameters dataclasses whose defaults come from
@@ -22,6 +25,7 @@ protocol files override them.
 
 from __future__ import annotations
 
+from exoneb.monitoring.ack import build_ack
 from exoneb.monitoring.adverse_events import (
     CTCAE_VERSION,
     GENERAL_GRADES,
@@ -65,23 +69,19 @@ from exoneb.monitoring.escalation import (
     EscalationRecommendation,
     recommend_3plus3,
 )
-from exoneb.monitoring.hl7 import (
-    MDC_CODES,
-    AckCode,
+from exoneb.monitoring.hl7 import AckCode, EncodingCharacters, Hl7Problem
+from exoneb.monitoring.mdc import MDC_CODES, MdcMapping, VitalParameter
+from exoneb.monitoring.mllp import MllpDecoder, MllpFrame, MllpJunk, encode_frame
+from exoneb.monitoring.observations import Baseline, Observation, ObservationSource
+from exoneb.monitoring.pcd01 import (
     DeviceReading,
-    Hl7Problem,
     Hl7Rejection,
-    MdcMapping,
     MessageHeader,
     OruR01,
     PatientIdentifier,
-    VitalParameter,
-    build_ack,
     parse_oru_r01,
     to_observations,
 )
-from exoneb.monitoring.mllp import MllpDecoder, MllpFrame, MllpJunk, encode_frame
-from exoneb.monitoring.observations import Baseline, Observation, ObservationSource
 from exoneb.monitoring.schedule import (
     ObservationKind,
     ObservationSchedule,
@@ -132,6 +132,7 @@ __all__ = [
     "DeviceReading",
     "DischargeChecklist",
     "DischargeParameters",
+    "EncodingCharacters",
     "EscalationAction",
     "EscalationRecommendation",
     "Hl7Problem",

@@ -1,4 +1,4 @@
-"""HL7 v2 ORU^R01 (IHE PCD-01) parsing and ACKs (reference/interop.md §3.1)."""
+"""HL7 v2 ORU^R01 (IHE PCD-01) parsing and ACKs (reference/interop.md §3.1), no sockets."""
 
 from __future__ import annotations
 
@@ -8,21 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exoneb.monitoring.ack import build_ack
 from exoneb.monitoring.hl7 import (
     STANDARD_ENCODING,
     AckCode,
     EncodingCharacters,
     Hl7Problem,
-    Hl7Rejection,
-    OruR01,
-    VitalParameter,
-    build_ack,
-    escape,
-    parse_oru_r01,
-    to_observations,
     unescape,
 )
+from exoneb.monitoring.mdc import VitalParameter
 from exoneb.monitoring.observations import ObservationSource
+from exoneb.monitoring.pcd01 import Hl7Rejection, OruR01, parse_oru_r01, to_observations
 
 PLUS1 = timezone(timedelta(hours=1))
 NOW = datetime(2025, 3, 1, 9, 20, 1, tzinfo=UTC)
@@ -123,8 +119,10 @@ def test_ecg_heart_rate_is_preferred_over_pulse_rate() -> None:
         "OBX|4|NM|147842^MDC_ECG_HEART_RATE^MDC|1.2.1.1|90|264864^MDC_DIM_BEAT_PER_MIN^MDC"
         "|||||R|||20250301102000+0100"
     )
-    (obs,) = to_observations(parsed(message(*SEGMENTS, ecg)))
-    assert obs.heart_rate_per_min == 90.0
+    # Whichever comes first in the message, the ECG heart rate wins.
+    for segments in ([*SEGMENTS, ecg], [*SEGMENTS[:5], ecg, *SEGMENTS[5:]]):
+        (obs,) = to_observations(parsed(message(*segments)))
+        assert obs.heart_rate_per_min == 90.0
 
 
 def test_ucum_units_and_refid_only_codes_are_accepted() -> None:
@@ -295,32 +293,6 @@ def test_v27_truncation_character_is_accepted() -> None:
 # --- escape sequences ---
 
 
-@pytest.mark.parametrize(
-    ("escaped", "text"),
-    [
-        ("a\\F\\b", "a|b"),
-        ("a\\S\\b", "a^b"),
-        ("a\\T\\b", "a&b"),
-        ("a\\R\\b", "a~b"),
-        ("a\\E\\b", "a\\b"),
-        ("\\X41\\\\X42\\", "AB"),
-        ("\\XC3A9\\", "\xe9"),
-        ("line\\.br\\next", "line\nnext"),
-        ("\\H\\bold\\N\\", "bold"),
-        ("\\Zlocal\\", "\\Zlocal\\"),
-        ("plain", "plain"),
-    ],
-)
-def test_unescape(escaped: str, text: str) -> None:
-    assert unescape(escaped) == text
-
-
-@pytest.mark.parametrize("bad", ["a\\F", "\\XZZ\\"])
-def test_bad_escapes_raise_value_error(bad: str) -> None:
-    with pytest.raises(ValueError, match="escape"):
-        unescape(bad)
-
-
 def test_escape_sequences_in_a_message_are_decoded() -> None:
     raw = replace_segment(1, "PID|||MRN\\F\\001^^^CLINIC^MR||O\\S\\Brien\\T\\Smith^Ann")
     m = parsed(raw)
@@ -332,13 +304,6 @@ def test_unterminated_escape_in_a_message_is_an_error_result() -> None:
     r = rejected(replace_segment(1, "PID|||MRN\\F001^^^CLINIC^MR||Doe"))
     assert r.ack_code is AckCode.AE
     assert r.control_id == "MSG000123"
-
-
-@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=50))
-def test_escape_round_trip(text: str) -> None:
-    escaped = escape(text)
-    assert not set("|^~&\r\n") & set(escaped)
-    assert unescape(escaped) == text.replace("\r\n", "\n")
 
 
 @given(st.binary(max_size=300))
@@ -414,10 +379,3 @@ def test_ack_text_is_escaped() -> None:
 def test_ack_time_must_be_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         build_ack(parsed(message()), now=NOW.replace(tzinfo=None), control_id="A8")
-
-
-def test_v27_truncation_escape() -> None:
-    enc = EncodingCharacters(truncation="#")
-    assert unescape("a\\P\\b", enc) == "a#b"
-    assert escape("a#b", enc) == "a\\P\\b"
-    assert unescape("a\\P\\b") == "a\\P\\b"  # no truncation character declared: kept verbatim
