@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from types import MappingProxyType
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "STANDARD_ENCODING",
     "AckCode",
     "EncodingCharacters",
+    "ErrorCode",
     "Hl7Problem",
     "Segment",
     "encoding_from",
@@ -47,34 +48,43 @@ class AckCode(StrEnum):
     AR = "AR"  # application reject
 
 
-# HL7 table 0357 (message error condition codes) [not in reference].
-E_SEGMENT_SEQUENCE = 100
-E_REQUIRED_FIELD = 101
-E_DATA_TYPE = 102
-E_TABLE_VALUE = 103
-E_UNSUPPORTED_MESSAGE_TYPE = 200
-E_UNSUPPORTED_EVENT = 201
-E_UNSUPPORTED_PROCESSING_ID = 202
-E_UNSUPPORTED_VERSION = 203
-E_UNKNOWN_KEY = 204
-E_DUPLICATE_KEY = 205
-E_INTERNAL = 207
+class ErrorCode(IntEnum):
+    """HL7 table 0357 message error condition codes, for ERR-3 [not in reference]."""
+
+    SEGMENT_SEQUENCE = 100
+    REQUIRED_FIELD = 101
+    DATA_TYPE = 102
+    TABLE_VALUE = 103
+    UNSUPPORTED_MESSAGE_TYPE = 200
+    UNSUPPORTED_EVENT = 201
+    UNSUPPORTED_PROCESSING_ID = 202
+    UNSUPPORTED_VERSION = 203
+    UNKNOWN_KEY = 204  # e.g. a patient identifier no monitored session matches
+    DUPLICATE_KEY = 205  # e.g. a message control id already received
+    INTERNAL = 207
+
+    @property
+    def text(self) -> str:
+        """The table's wording, e.g. "Required field missing"."""
+        return ERROR_TEXT[self]
+
 
 ERROR_TEXT: Mapping[int, str] = MappingProxyType(
     {
-        E_SEGMENT_SEQUENCE: "Segment sequence error",
-        E_REQUIRED_FIELD: "Required field missing",
-        E_DATA_TYPE: "Data type error",
-        E_TABLE_VALUE: "Table value not found",
-        E_UNSUPPORTED_MESSAGE_TYPE: "Unsupported message type",
-        E_UNSUPPORTED_EVENT: "Unsupported event code",
-        E_UNSUPPORTED_PROCESSING_ID: "Unsupported processing id",
-        E_UNSUPPORTED_VERSION: "Unsupported version id",
-        E_UNKNOWN_KEY: "Unknown key identifier",
-        E_DUPLICATE_KEY: "Duplicate key identifier",
-        E_INTERNAL: "Application internal error",
+        ErrorCode.SEGMENT_SEQUENCE: "Segment sequence error",
+        ErrorCode.REQUIRED_FIELD: "Required field missing",
+        ErrorCode.DATA_TYPE: "Data type error",
+        ErrorCode.TABLE_VALUE: "Table value not found",
+        ErrorCode.UNSUPPORTED_MESSAGE_TYPE: "Unsupported message type",
+        ErrorCode.UNSUPPORTED_EVENT: "Unsupported event code",
+        ErrorCode.UNSUPPORTED_PROCESSING_ID: "Unsupported processing id",
+        ErrorCode.UNSUPPORTED_VERSION: "Unsupported version id",
+        ErrorCode.UNKNOWN_KEY: "Unknown key identifier",
+        ErrorCode.DUPLICATE_KEY: "Duplicate key identifier",
+        ErrorCode.INTERNAL: "Application internal error",
     }
 )
+"""HL7 table 0357 wording of each error code."""
 
 
 @dataclass(frozen=True, slots=True)

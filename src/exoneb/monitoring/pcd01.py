@@ -24,6 +24,7 @@ from exoneb.monitoring.hl7 import (
     CHARSETS,
     AckCode,
     EncodingCharacters,
+    ErrorCode,
     Hl7Problem,
     Segment,
     encoding_from,
@@ -49,16 +50,6 @@ __all__ = [
     "parse_oru_r01",
     "to_observations",
 ]
-
-# HL7 table 0357 error codes used here [not in reference].
-E_SEGMENT_SEQUENCE = 100
-E_REQUIRED_FIELD = 101
-E_DATA_TYPE = 102
-E_TABLE_VALUE = 103
-E_UNSUPPORTED_MESSAGE_TYPE = 200
-E_UNSUPPORTED_EVENT = 201
-E_UNSUPPORTED_PROCESSING_ID = 202
-E_UNSUPPORTED_VERSION = 203
 
 
 class _Reject(Exception):
@@ -212,7 +203,12 @@ def _decode(raw: bytes) -> tuple[str, str]:
     if codec is None:
         raise _Reject(
             Hl7Problem(
-                E_TABLE_VALUE, f"Unsupported character set '{charset}' in MSH-18", "E", "MSH", 1, 18
+                ErrorCode.TABLE_VALUE,
+                f"Unsupported character set '{charset}' in MSH-18",
+                "E",
+                "MSH",
+                1,
+                18,
             )
         )
     try:
@@ -220,7 +216,12 @@ def _decode(raw: bytes) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         raise _Reject(
             Hl7Problem(
-                E_DATA_TYPE, f"Message is not valid {codec}: {exc.reason}", "E", "MSH", 1, 18
+                ErrorCode.DATA_TYPE,
+                f"Message is not valid {codec}: {exc.reason}",
+                "E",
+                "MSH",
+                1,
+                18,
             )
         ) from exc
 
@@ -230,7 +231,12 @@ def _segments(text: str) -> tuple[list[Segment], EncodingCharacters]:
     if not lines or not lines[0].startswith("MSH") or len(lines[0]) < 8:
         raise _Reject(
             Hl7Problem(
-                E_SEGMENT_SEQUENCE, "Message does not start with an MSH segment", "E", "MSH", 1, 0
+                ErrorCode.SEGMENT_SEQUENCE,
+                "Message does not start with an MSH segment",
+                "E",
+                "MSH",
+                1,
+                0,
             )
         )
     msh = lines[0]
@@ -238,7 +244,7 @@ def _segments(text: str) -> tuple[list[Segment], EncodingCharacters]:
     parts = msh.split(sep)
     enc = encoding_from(sep, parts[1] if len(parts) > 1 else "")
     if isinstance(enc, str):
-        raise _Reject(Hl7Problem(E_DATA_TYPE, enc, "E", "MSH", 1, 2))
+        raise _Reject(Hl7Problem(ErrorCode.DATA_TYPE, enc, "E", "MSH", 1, 2))
     counts: dict[str, int] = {}
     segments: list[Segment] = []
     for i, line in enumerate(lines):
@@ -247,7 +253,12 @@ def _segments(text: str) -> tuple[list[Segment], EncodingCharacters]:
         if not re.fullmatch(r"[A-Z][A-Z0-9]{2}", name):
             raise _Reject(
                 Hl7Problem(
-                    E_SEGMENT_SEQUENCE, f"Segment {i + 1} has no valid segment ID", "E", "", 0, 0
+                    ErrorCode.SEGMENT_SEQUENCE,
+                    f"Segment {i + 1} has no valid segment ID",
+                    "E",
+                    "",
+                    0,
+                    0,
                 )
             )
         counts[name] = counts.get(name, 0) + 1
@@ -269,7 +280,7 @@ def _header(
         try:
             when = parse_dtm(f.component(msh.field(7), 1), default_tz)
         except ValueError as exc:
-            problems.append(Hl7Problem(E_DATA_TYPE, f"MSH-7: {exc}", "W", "MSH", 1, 7))
+            problems.append(Hl7Problem(ErrorCode.DATA_TYPE, f"MSH-7: {exc}", "W", "MSH", 1, 7))
     return MessageHeader(
         encoding=enc,
         sending_application=msh.field(3),
@@ -291,17 +302,19 @@ def _check_header(h: MessageHeader) -> None:
         raise _Reject(Hl7Problem(code, text, "E", "MSH", 1, field_no))
 
     if not h.control_id:
-        reject(E_REQUIRED_FIELD, "MSH-10 message control ID is empty", 10)
+        reject(ErrorCode.REQUIRED_FIELD, "MSH-10 message control ID is empty", 10)
     if h.message_type != "ORU":
-        reject(E_UNSUPPORTED_MESSAGE_TYPE, f"Message type '{h.message_type}' is not ORU", 9)
+        reject(ErrorCode.UNSUPPORTED_MESSAGE_TYPE, f"Message type '{h.message_type}' is not ORU", 9)
     if h.trigger_event != "R01":
-        reject(E_UNSUPPORTED_EVENT, f"Trigger event '{h.trigger_event}' is not R01", 9)
+        reject(ErrorCode.UNSUPPORTED_EVENT, f"Trigger event '{h.trigger_event}' is not R01", 9)
     if h.processing_id not in ("P", "D", "T"):
         reject(
-            E_UNSUPPORTED_PROCESSING_ID, f"Processing ID '{h.processing_id}' is not P, D or T", 11
+            ErrorCode.UNSUPPORTED_PROCESSING_ID,
+            f"Processing ID '{h.processing_id}' is not P, D or T",
+            11,
         )
     if not re.fullmatch(r"2\.\d+(\.\d+)?", h.version):
-        reject(E_UNSUPPORTED_VERSION, f"Version '{h.version}' is not HL7 v2.x", 12)
+        reject(ErrorCode.UNSUPPORTED_VERSION, f"Version '{h.version}' is not HL7 v2.x", 12)
 
 
 def _reading(
@@ -334,7 +347,7 @@ def _reading(
         except ValueError as exc:
             observed_at = None
             if mapping is not None:
-                problem(E_DATA_TYPE, f"OBX-14: {exc}", 14)
+                problem(ErrorCode.DATA_TYPE, f"OBX-14: {exc}", 14)
     value: float | None = None
     valid = False
     if mapping is not None and raw_value and status not in _INVALID_STATUS:
@@ -345,19 +358,19 @@ def _reading(
                 raise ValueError(raw_value)
         except ValueError:
             value, valid = None, False
-            problem(E_DATA_TYPE, f"OBX-5 '{raw_value}' is not a number", 5)
+            problem(ErrorCode.DATA_TYPE, f"OBX-5 '{raw_value}' is not a number", 5)
         unit = f.components(obx.field(6))
         unit_code, unit_ref = unit[0], (unit[1] if len(unit) > 1 else "")
         if not unit_code and not unit_ref:
             valid = False
-            problem(E_REQUIRED_FIELD, f"OBX-6 unit is missing for {mapping.refid}", 6)
+            problem(ErrorCode.REQUIRED_FIELD, f"OBX-6 unit is missing for {mapping.refid}", 6)
         elif (
             unit_code not in (str(mapping.unit_code), mapping.ucum)
             and unit_ref != mapping.unit_refid
         ):
             valid = False
             problem(
-                E_TABLE_VALUE,
+                ErrorCode.TABLE_VALUE,
                 f"OBX-6 unit '{f.text(obx.field(6))}' is not {mapping.unit_refid} for "
                 f"{mapping.refid}",
                 6,
@@ -366,12 +379,16 @@ def _reading(
         if value is not None and not low <= value <= high:
             valid = False
             problem(
-                E_DATA_TYPE, f"OBX-5 {value:g} is outside {low:g}-{high:g} for {mapping.refid}", 5
+                ErrorCode.DATA_TYPE,
+                f"OBX-5 {value:g} is outside {low:g}-{high:g} for {mapping.refid}",
+                5,
             )
         if observed_at is None:
             valid = False
             if not obx.field(14):
-                problem(E_REQUIRED_FIELD, "No observation time (OBX-14, OBR-7 or MSH-7)", 14)
+                problem(
+                    ErrorCode.REQUIRED_FIELD, "No observation time (OBX-14, OBR-7 or MSH-7)", 14
+                )
     return DeviceReading(
         set_id=f.component(obx.field(1), 1),
         sub_id=f.component(obx.field(4), 1),
@@ -427,7 +444,9 @@ def parse_oru_r01(raw: bytes, *, default_tz: tzinfo | None = None) -> OruR01 | H
         patient_ids: list[PatientIdentifier] = []
         name = ""
         if not pids:
-            problems.append(Hl7Problem(E_REQUIRED_FIELD, "No PID segment", "E", "PID", 1, 0))
+            problems.append(
+                Hl7Problem(ErrorCode.REQUIRED_FIELD, "No PID segment", "E", "PID", 1, 0)
+            )
         else:
             pid = pids[0]
             for rep in pid.field(3).split(enc.repetition):
@@ -443,7 +462,12 @@ def parse_oru_r01(raw: bytes, *, default_tz: tzinfo | None = None) -> OruR01 | H
             if not patient_ids:
                 problems.append(
                     Hl7Problem(
-                        E_REQUIRED_FIELD, "PID-3 patient identifier is empty", "E", "PID", 1, 3
+                        ErrorCode.REQUIRED_FIELD,
+                        "PID-3 patient identifier is empty",
+                        "E",
+                        "PID",
+                        1,
+                        3,
                     )
                 )
             name = f.text(pid.field(5))
@@ -459,18 +483,27 @@ def parse_oru_r01(raw: bytes, *, default_tz: tzinfo | None = None) -> OruR01 | H
                         obr_time = parse_dtm(f.component(seg.field(7), 1), default_tz)
                     except ValueError as exc:
                         problems.append(
-                            Hl7Problem(E_DATA_TYPE, f"OBR-7: {exc}", "W", "OBR", seg.sequence, 7)
+                            Hl7Problem(
+                                ErrorCode.DATA_TYPE, f"OBR-7: {exc}", "W", "OBR", seg.sequence, 7
+                            )
                         )
             elif seg.name == "OBX":
                 if not seen_obr:
                     problems.append(
                         Hl7Problem(
-                            E_SEGMENT_SEQUENCE, "OBX before any OBR", "E", "OBX", seg.sequence, 0
+                            ErrorCode.SEGMENT_SEQUENCE,
+                            "OBX before any OBR",
+                            "E",
+                            "OBX",
+                            seg.sequence,
+                            0,
                         )
                     )
                 readings.append(_reading(seg, f, obr_time, default_tz, problems))
         if not seen_obr:
-            problems.append(Hl7Problem(E_REQUIRED_FIELD, "No OBR segment", "E", "OBR", 1, 0))
+            problems.append(
+                Hl7Problem(ErrorCode.REQUIRED_FIELD, "No OBR segment", "E", "OBR", 1, 0)
+            )
     except _Reject as rej:
         return Hl7Rejection(
             raw, AckCode.AR, (*problems, rej.problem), header, _guess_control_id(raw, header)
@@ -479,7 +512,7 @@ def parse_oru_r01(raw: bytes, *, default_tz: tzinfo | None = None) -> OruR01 | H
         return Hl7Rejection(
             raw,
             AckCode.AE,
-            (*problems, Hl7Problem(E_DATA_TYPE, str(exc))),
+            (*problems, Hl7Problem(ErrorCode.DATA_TYPE, str(exc))),
             header,
             _guess_control_id(raw, header),
         )

@@ -69,7 +69,7 @@ from exoneb.monitoring.escalation import (
     EscalationRecommendation,
     recommend_3plus3,
 )
-from exoneb.monitoring.hl7 import AckCode, EncodingCharacters, Hl7Problem
+from exoneb.monitoring.hl7 import AckCode, EncodingCharacters, ErrorCode, Hl7Problem
 from exoneb.monitoring.mdc import MDC_CODES, MdcMapping, VitalParameter
 from exoneb.monitoring.mllp import MllpDecoder, MllpFrame, MllpJunk, encode_frame
 from exoneb.monitoring.observations import Baseline, Observation, ObservationSource
@@ -133,6 +133,7 @@ __all__ = [
     "DischargeChecklist",
     "DischargeParameters",
     "EncodingCharacters",
+    "ErrorCode",
     "EscalationAction",
     "EscalationRecommendation",
     "Hl7Problem",

@@ -13,6 +13,7 @@ from exoneb.monitoring.hl7 import (
     STANDARD_ENCODING,
     AckCode,
     EncodingCharacters,
+    ErrorCode,
     Hl7Problem,
     unescape,
 )
@@ -345,7 +346,9 @@ def test_ack_for_a_valid_message() -> None:
 
 
 def test_ack_for_an_unknown_patient_is_ae_with_err() -> None:
-    unknown = Hl7Problem(204, "Patient MRN-001 is not in a monitored session", "E", "PID", 1, 3)
+    unknown = Hl7Problem(
+        ErrorCode.UNKNOWN_KEY, "Patient MRN-001 is not in a monitored session", "E", "PID", 1, 3
+    )
     segs = ack_segments(
         build_ack(parsed(message()), now=NOW, control_id="A5", extra_problems=[unknown])
     )
