@@ -267,3 +267,54 @@ def test_pages_redirect_to_login_when_logged_out(world: World, url: str) -> None
     response = TestClient(app_for(world)).get(url, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
+
+
+def test_password_change_ends_the_other_sessions(world: World) -> None:
+    app = app_for(world)
+    phone = login(app, world, Role.NURSE)
+    tablet = login(app, world, Role.NURSE)
+    url = "/api/v1/auth/password"
+    wrong = tablet.client.post(
+        url, json={"current_password": "nope", "new_password": "x" * 12}, headers=tablet.headers()
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"][0]["loc"] == ["body", "current_password"]
+    weak = tablet.client.post(
+        url, json={"current_password": PASSWORD, "new_password": "short"}, headers=tablet.headers()
+    )
+    assert weak.status_code == 422
+    assert weak.json()["detail"][0]["loc"] == ["body", "new_password"]
+    new = "an entirely new passphrase"
+    done = tablet.client.post(
+        url, json={"current_password": PASSWORD, "new_password": new}, headers=tablet.headers()
+    )
+    assert done.status_code == 204
+    assert tablet.client.get("/api/v1/auth/me").status_code == 200
+    assert phone.client.get("/api/v1/auth/me").status_code == 401
+    fresh = TestClient(app)
+    old = fresh.post("/api/v1/auth/login", json={"username": "nurse1", "password": PASSWORD})
+    assert old.status_code == 401
+    ok = fresh.post("/api/v1/auth/login", json={"username": "nurse1", "password": new})
+    assert ok.status_code == 200
+    assert _count(world, "user.password_change") == 1
+
+
+def test_password_page(world: World) -> None:
+    nurse = login(app_for(world), world, Role.NURSE)
+    assert "Change your password" in nurse.client.get("/account/password").text
+    bad = nurse.client.post(
+        "/account/password",
+        data={"csrf_token": nurse.csrf, "current_password": PASSWORD, "new_password": "short"},
+    )
+    assert bad.status_code == 422
+    assert 'id="e-new_password">Use at least 10 characters.' in bad.text
+    good = nurse.client.post(
+        "/account/password",
+        data={
+            "csrf_token": nurse.csrf,
+            "current_password": PASSWORD,
+            "new_password": "an entirely new passphrase",
+        },
+    )
+    assert good.status_code == 200
+    assert "Your password was changed" in good.text

@@ -11,6 +11,7 @@ from exoneb.accounts.schemas import (
     DeactivateRequest,
     LoginRequest,
     LoginResponse,
+    PasswordChange,
     UserCreate,
     UserRead,
 )
@@ -57,6 +58,20 @@ def logout(request: Request, auth: AuthDep) -> Response:
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(request, response)
     return response
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(data: PasswordChange, auth: AuthDep) -> Response:
+    """Change your password; your other login sessions end, this one stays."""
+    with auth.action() as ctx:
+        service.change_password(
+            ctx=ctx,
+            settings=auth.state.settings,
+            current=data.current_password,
+            new=data.new_password,
+            keep_session_id=auth.login_session_id,
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/auth/me", response_model=UserRead)

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from exoneb.accounts import service
 from exoneb.accounts.api import attempt_actor
 from exoneb.accounts.permissions import ROLE_LABELS, Role
-from exoneb.accounts.schemas import DeactivateRequest, UserCreate
+from exoneb.accounts.schemas import DeactivateRequest, PasswordChange, UserCreate
 from exoneb.core.errors import DomainError, InvalidInput, RateLimited
 from exoneb.web.deps import Auth, AuthDep, FormDep, StateDep
 from exoneb.web.forms import parse
@@ -88,6 +88,37 @@ def login_submit(request: Request, form: FormDep, state: StateDep) -> Response:
     set_session_cookie(request, response, outcome.token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
+
+
+@router.get("/account/password")
+def password_page(request: Request, auth: AuthDep) -> Response:
+    """The change-password form."""
+    return render(request, "accounts/password.html", {}, auth=auth)
+
+
+@router.post("/account/password")
+def change_password(request: Request, auth: AuthDep, form: FormDep) -> Response:
+    """Change your password; other sessions end; show the form again on a problem."""
+    data, errors = parse(PasswordChange, form)
+    if data is not None:
+        try:
+            with auth.action() as ctx:
+                service.change_password(
+                    ctx=ctx,
+                    settings=auth.state.settings,
+                    current=data.current_password,
+                    new=data.new_password,
+                    keep_session_id=auth.login_session_id,
+                )
+            return render(
+                request,
+                "accounts/password.html",
+                {"message": "Your password was changed. Other sessions were ended."},
+                auth=auth,
+            )
+        except InvalidInput as exc:
+            errors = {exc.field: exc.message}
+    return render(request, "accounts/password.html", {"errors": errors}, auth=auth, status_code=422)
 
 
 @router.get("/admin/users")

@@ -76,3 +76,10 @@ class SignatureRead(BaseModel):
     signed_at: datetime
     content_sha256: str
     valid: bool = False
+
+
+class PasswordChange(BaseModel):
+    """The current password (to prove it is you) and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)

@@ -206,12 +206,46 @@ def deactivate_user(*, ctx: Ctx, user_id: int, reason: str) -> User:
     return user
 
 
-def _end_sessions(*, ctx: Ctx, user_id: int, reason: str) -> int:
-    result = ctx.db.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-        .values(ended_at=ctx.clock.now(), end_reason=reason)
+def change_password(
+    *, ctx: Ctx, settings: Settings, current: str, new: str, keep_session_id: int | None
+) -> User:
+    """Change the actor's own password; every other login session of theirs ends (ASVS 7.4.3)."""
+    user = ctx.db.get(User, ctx.actor.user_id) if ctx.actor.user_id else None
+    cheap = settings.cheap_password_hashing
+    if user is None or not passwords.verify_password(user.password_hash, current, cheap=cheap):
+        raise InvalidInput("Your current password is not correct.", field="current_password")
+    problem = passwords.password_problem(new)
+    if problem:
+        raise InvalidInput(problem, field="new_password")
+    if passwords.verify_password(user.password_hash, new, cheap=cheap):
+        raise InvalidInput(
+            "Choose a password different from the current one.", field="new_password"
+        )
+    user.password_hash = passwords.hash_password(new, cheap=cheap)
+    user.version += 1
+    ended = _end_sessions(
+        ctx=ctx, user_id=user.id, reason="password_changed", keep_session_id=keep_session_id
     )
+    audit.record(
+        ctx=ctx,
+        action="user.password_change",
+        entity_type="user",
+        entity_id=user.id,
+        entity_version=user.version,
+        after={"other_sessions_ended": ended},
+    )
+    return user
+
+
+def _end_sessions(
+    *, ctx: Ctx, user_id: int, reason: str, keep_session_id: int | None = None
+) -> int:
+    stmt = update(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
+    )
+    if keep_session_id is not None:
+        stmt = stmt.where(LoginSession.id != keep_session_id)
+    result = ctx.db.execute(stmt.values(ended_at=ctx.clock.now(), end_reason=reason))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
