@@ -7,6 +7,8 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exoneb.monitoring.discharge import (
     Attestations,
@@ -221,3 +223,40 @@ def test_items_explain_values_and_cite_sources() -> None:
     assert "needs ≥ 94 %" in spo2.detail
     assert all("clinical.md §4.4" in i.source for i in checklist.items)
     assert DischargeParameters().vitals_tolerance_fraction == 0.20
+
+
+@given(
+    st.sampled_from(
+        [
+            "spo2_pct",
+            "heart_rate_per_min",
+            "resp_rate_per_min",
+            "sbp_mmhg",
+            "dbp_mmhg",
+            "fev1_l",
+            "wheeze",
+            "stridor",
+            "symptom_grade",
+        ]
+    ),
+    st.sampled_from(["observation", "baseline"]),
+)
+def test_any_missing_value_blocks_discharge(field: str, where: str) -> None:
+    # Property: remove one recorded value (everywhere it was recorded, or from the
+    # baseline) from an otherwise dischargeable session; discharge is then refused.
+    obs = good_session()
+    baseline = BASELINE
+    if where == "baseline" and hasattr(BASELINE, field):
+        baseline = dataclasses.replace(BASELINE, **{field: None})  # type: ignore[arg-type]
+    else:
+        obs = [dataclasses.replace(o, **{field: None}) for o in obs]  # type: ignore[arg-type]
+    checklist = evaluate_discharge(
+        baseline=baseline,
+        observations=obs,
+        schedule=FIRST,
+        now=at(minutes=31),
+        attestations=ALL_CONFIRMED,
+        first_session=True,
+    )
+    assert not checklist.dischargeable
+    assert any(i.status is ItemStatus.MISSING for i in checklist.blockers)
