@@ -53,6 +53,8 @@ __all__ = [
 
 
 class _Reject(Exception):
+    """Raised inside the parser when the message as a whole is unusable (→ AR)."""
+
     def __init__(self, problem: Hl7Problem) -> None:
         super().__init__(problem.text)
         self.problem = problem
@@ -60,10 +62,14 @@ class _Reject(Exception):
 
 @dataclass(frozen=True, slots=True)
 class MessageHeader:
-    """The MSH fields the listener and the ACK need, unescaped."""
+    """The MSH fields the listener and the ACK need.
+
+    MSH-3 to MSH-6 are kept as received (still escaped, in the sender's
+    delimiters) so that the ACK can re-encode them exactly; the others are unescaped.
+    """
 
     encoding: EncodingCharacters
-    sending_application: str  # MSH-3 as received (still escaped, components joined)
+    sending_application: str  # MSH-3, raw
     sending_facility: str  # MSH-4, raw
     receiving_application: str  # MSH-5, raw
     receiving_facility: str  # MSH-6, raw
