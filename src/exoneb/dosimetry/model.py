@@ -91,7 +91,7 @@ MASS_BALANCE_KEYS: tuple[str, ...] = (
 )
 
 MMAD_RANGE_UM = (0.1, 20.0)
-DEFAULT_CHUNK_SIZE = 256
+DEFAULT_CHUNK_SIZE = 128
 
 #: From this many subjects sharing one aerosol, the mechanisms are tabulated over the
 #: subjects (``_mechanisms.SubjectGrid``): building the grids costs about as much as
