@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from exoneb.accounts.permissions import Role
+from exoneb.accounts.permissions import MATRIX, Action, Role
 from exoneb.core.audit import AuditEvent
 
 from .conftest import World
@@ -264,3 +264,24 @@ def test_listing_patients_is_audited_once_per_search(world: World) -> None:
     with world.factory() as db:
         rows = db.scalars(select(AuditEvent.after).where(AuditEvent.action == "patient.search"))
         assert list(rows) == ['{"q":"","results":1}', '{"q":"doe","results":1}']
+
+
+def test_every_page_renders_for_every_role(world: World) -> None:
+    patient_id, session_id = planned_session(world)
+    app = app_for(world)
+    pages = {
+        "/patients": Action.PATIENT_READ,
+        f"/patients/{patient_id}": Action.PATIENT_READ,
+        f"/sessions/{session_id}": Action.PATIENT_READ,
+        "/patients/new": None,
+        "/account/password": None,
+        "/audit": Action.AUDIT_READ,
+        "/admin/users": Action.USER_MANAGE,
+    }
+    for role in Role:
+        staff = login(app, world, role)
+        for url, action in pages.items():
+            response = staff.client.get(url)
+            expected = 200 if action is None or role in MATRIX[action] else 403
+            assert response.status_code == expected, (role, url, response.text[:300])
+            assert "not medical advice" in response.text
