@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -40,7 +42,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     """Build the app for ``settings`` (default: from the environment) and ``clock``."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()  # close pooled connections when the server stops
+
     app = FastAPI(
+        lifespan=lifespan,
         title="exoneb",
         version="0.1.0",
         summary="Exosome inhalation therapy sessions: decision support and records, "

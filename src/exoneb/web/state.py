@@ -1,4 +1,4 @@
-"""What one running app holds: settings, the database engine and sessions, the clock, templates."""
+"""What one running app holds: settings, the database engine and sessions, and the clock."""
 
 from __future__ import annotations
 
