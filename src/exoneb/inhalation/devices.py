@@ -349,12 +349,17 @@ def check_device(
         )
     )
     if heats and heat_sensitive_product:
-        detail = spec.warnings[0] if spec is not None and spec.warnings else ""
+        assumed = (
+            ""
+            if spec is None
+            else f" The dose estimate assumes {spec.intact_fraction:.0%} of vesicles stay "
+            "intact, an unverified default."
+        )
         warnings.append(
             DeviceWarning(
                 WarningCode.HEAT_SENSITIVE,
-                f"{name} is {entry.kind}: this type heats the liquid and may damage a "
-                f"heat-sensitive biological product. {detail}".strip(),
+                f"{name} is {entry.kind}: this type heats the liquid in its reservoir, and a "
+                f"heat-sensitive biological product such as exosomes may be damaged.{assumed}",
             )
         )
     if not entry.validated_with_product:

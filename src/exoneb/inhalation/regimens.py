@@ -123,11 +123,6 @@ class Regimen:
         if self.carries_vesicles and self.dose_unit is not DoseUnit.PARTICLES:
             raise InvalidInput(f"Regimen {self.id}: a vesicle product is dosed in particles.")
 
-    @property
-    def dose_engine_counts_particles(self) -> bool:
-        """Whether the loaded dose is passed to the dose engine as ``dose_particles``."""
-        return self.carries_vesicles
-
 
 EXOSOME_INHALATION = Regimen(
     id="exosome-inhalation",

@@ -89,7 +89,9 @@ def test_ultrasonic_with_a_heat_sensitive_product_warns_using_the_catalog_flag()
     check = check_device(usn, heat_sensitive_product=True)
     assert nebulizer_catalog()[check.catalog_id or ""].heat_sensitive_warning
     assert WarningCode.HEAT_SENSITIVE in check.warning_codes
-    assert "heat" in next(w.message for w in check.warnings if w.code is WarningCode.HEAT_SENSITIVE)
+    message = next(w.message for w in check.warnings if w.code is WarningCode.HEAT_SENSITIVE)
+    assert "heats the liquid" in message
+    assert "50% of vesicles stay intact" in message  # the catalog's ultrasonic default
     # Saline is not heat-sensitive; mesh devices do not heat.
     assert (
         WarningCode.HEAT_SENSITIVE

@@ -145,6 +145,7 @@ class RunMachine(RuleBasedStateMachine):
             lambda: self.run.pause(now=past, reason="cough"),
             lambda: self.run.stop(now=past, reason="sputtering"),
             lambda: self.run.elapsed(past),
+            lambda: self.run.record_residual(now=past, residual_ml=0.0),
         ):
             try:
                 act()
