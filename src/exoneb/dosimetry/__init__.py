@@ -14,11 +14,14 @@ their unit in the name (``mmad_um``, ``fill_ml``).
 True
 """
 
+from exoneb.dosimetry.breathing import BreathingPattern, breathing_pattern
 from exoneb.dosimetry.cohort import CohortResult, sample_subjects, simulate_cohort
 from exoneb.dosimetry.errors import DosimetryInputError
 from exoneb.dosimetry.model import MODEL_VERSION, REGIONS, DepositionResult, deposit
 from exoneb.dosimetry.nebulizers import (
+    DeviceChainFractions,
     NebulizerSpec,
+    device_chain,
     get_nebulizer,
     interfaces,
     nebulizer_catalog,
@@ -27,11 +30,15 @@ from exoneb.dosimetry.nebulizers import (
 __all__ = [
     "MODEL_VERSION",
     "REGIONS",
+    "BreathingPattern",
     "CohortResult",
     "DepositionResult",
+    "DeviceChainFractions",
     "DosimetryInputError",
     "NebulizerSpec",
+    "breathing_pattern",
     "deposit",
+    "device_chain",
     "get_nebulizer",
     "interfaces",
     "nebulizer_catalog",

@@ -37,9 +37,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
 
-from exoneb.dosimetry import DosimetryInputError, interfaces
-from exoneb.dosimetry.breathing import breathing_pattern
-from exoneb.dosimetry.nebulizers import device_chain
+from exoneb.dosimetry import DosimetryInputError, breathing_pattern, device_chain, interfaces
 from exoneb.inhalation.breathing import Breathing
 from exoneb.inhalation.devices import DeviceSettings
 from exoneb.inhalation.errors import (
