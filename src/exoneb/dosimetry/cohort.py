@@ -102,7 +102,7 @@ def sample_subjects(n: int, seed: int) -> VirtualSubjects:
 
 
 def simulate_cohort(
-    n: int = 1000, seed: int = 0, *, chunk_size: int = 128, **device: Any
+    n: int = 1000, seed: int = 0, *, chunk_size: int = 256, **device: Any
 ) -> CohortResult:
     """Estimate the dose for ``n`` virtual subjects breathing from one device.
 

@@ -34,6 +34,7 @@ How the mechanisms are evaluated quickly is explained in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,7 +65,7 @@ from exoneb.dosimetry.efficiency import (
     sedimentation_pich,
     sedimentation_plug_flow,
 )
-from exoneb.dosimetry.extrathoracic import extrathoracic_deposition
+from exoneb.dosimetry.extrathoracic import extrathoracic_deposition, extrathoracic_ncrp96
 from exoneb.dosimetry.particles import air_viscosity
 
 FloatArray = NDArray[np.float64]
@@ -162,6 +163,7 @@ def make_subjects(
     )
 
 
+@lru_cache(maxsize=16)
 def body_conditions(
     branching_angle_rad: float, gravity_angle_rad: float, *, exact: bool = False
 ) -> Conditions:
@@ -257,6 +259,11 @@ class KernelGrids:
 
     passes: dict[str, tuple[SubjectGrid, SubjectGrid, SubjectGrid]]
     hold: tuple[SubjectGrid, SubjectGrid] | None
+    #: Extrathoracic transmission per phase and route ("nasal", "oral") as a function of flow.
+    extrathoracic: dict[tuple[str, str], SubjectGrid]
+    #: When every subject holds the breath for the same time: the joint still-air
+    #: transmission as a function of the lung scale alone (one lookup instead of two).
+    hold_by_scale: tuple[float, SubjectGrid] | None = None
 
 
 def build_grids(particles: Particles, subjects: Subjects, conditions: Conditions) -> KernelGrids:
@@ -281,9 +288,34 @@ def build_grids(particles: Particles, subjects: Subjects, conditions: Conditions
                 diffusion_ingham, c.diffusion, float(u_dif.min()), float(u_dif.max())
             ),
         )
+    extrathoracic = {}
+    routes = [
+        route
+        for route, used in (
+            ("nasal", np.any(subjects.nasal_fraction > 0)),
+            ("oral", np.any(subjects.nasal_fraction < 1)),
+        )
+        if used
+    ]
+    for phase in ("in", "out"):
+        flow = _flow(subjects, phase)
+        for route in routes:
+            extrathoracic[(phase, route)] = SubjectGrid.from_function(
+                _et_transmission(particles, route, phase), float(flow.min()), float(flow.max())
+            )
     hold = None
+    hold_by_scale = None
     t_bh = subjects.breath_hold_s
-    if np.any(t_bh > 0):
+    if np.any(t_bh > 0) and np.all(t_bh == t_bh.flat[0]):
+        hold_s = float(t_bh.flat[0])
+        scale = subjects.lung_scale
+        hold_by_scale = (
+            hold_s,
+            SubjectGrid.from_function(
+                _hold_transmission_of_scale(c, hold_s), float(scale.min()), float(scale.max())
+            ),
+        )
+    elif np.any(t_bh > 0):
         s = subjects.lung_scale[t_bh > 0]
         t = t_bh[t_bh > 0]
         hold = (
@@ -300,7 +332,41 @@ def build_grids(particles: Particles, subjects: Subjects, conditions: Conditions
                 float((t / s**2).max()),
             ),
         )
-    return KernelGrids(passes, hold)
+    return KernelGrids(passes, hold, extrathoracic, hold_by_scale)
+
+
+def _hold_transmission_of_scale(
+    c: _BinFactors, hold_s: float
+) -> Callable[[FloatArray], FloatArray]:
+    """``s ↦ exp(−(2/π)·c_S·t/s − c_D·t/s²)``: still-air survival for a fixed hold time."""
+
+    def transmission_of_scale(scale: FloatArray) -> FloatArray:
+        u_sed = (hold_s / scale)[:, None, None]
+        u_dif = (hold_s / scale**2)[:, None, None]
+        exponent = c.hold_sedimentation[0][None] * ((-2.0 / math.pi) * u_sed)
+        exponent -= c.hold_diffusion[0][None] * u_dif
+        return np.asarray(np.exp(exponent))
+
+    return transmission_of_scale
+
+
+def _et_transmission(
+    particles: Particles, route: str, phase: str
+) -> Callable[[FloatArray], FloatArray]:
+    """``flow ↦ 1 − ET(route, phase)`` for every bin, for :meth:`SubjectGrid.from_function`."""
+
+    def transmission_of_flow(flow: FloatArray) -> FloatArray:
+        deposited = extrathoracic_ncrp96(
+            particles.aerodynamic_diameter_m[0][None, :],
+            particles.diffusion_m2_s[0][None, :],
+            flow[:, None],
+            route,  # type: ignore[arg-type]
+            "inhalation" if phase == "in" else "exhalation",
+            check=False,
+        )
+        return np.asarray(1.0 - deposited, dtype=np.float64)
+
+    return transmission_of_flow
 
 
 def _still_air_diffusion(x: FloatArray, *, check: bool = False) -> FloatArray:
@@ -450,20 +516,43 @@ def _transmission(
         t_turb = 1.0 - diffusion_turbulent(delta, check=False)
         t_dif[..., :last] = np.where(turbulent[:, None, :last], t_turb, t_dif[..., :last])
 
-    p_et = extrathoracic_deposition(
-        particles.aerodynamic_diameter_m,
-        particles.diffusion_m2_s,
-        flow[:, None],
-        "inhalation" if phase == "in" else "exhalation",
-        subjects.nasal_fraction[:, None],
-        check=False,
-    )
     result = ws.array(f"{phase} transmission", (t_imp.shape[0], t_imp.shape[1], n_gen + 1))
-    result[..., 0] = 1.0 - p_et
+    result[..., 0] = _et_transmission_now(particles, subjects, conditions, grids, phase, flow, ws)
     gens = result[..., 1:]
     np.multiply(t_imp, t_sed, out=gens)
     gens *= t_dif
     return result
+
+
+def _et_transmission_now(
+    particles: Particles,
+    subjects: Subjects,
+    conditions: Conditions,
+    grids: KernelGrids | None,
+    phase: str,
+    flow: FloatArray,
+    ws: Workspace,
+) -> FloatArray:
+    """Extrathoracic transmission ``(S, B)``: from the flow grids when built, else exactly."""
+    fn = subjects.nasal_fraction[:, None]
+    if grids is None or conditions.exact:
+        p_et = extrathoracic_deposition(
+            particles.aerodynamic_diameter_m,
+            particles.diffusion_m2_s,
+            flow[:, None],
+            "inhalation" if phase == "in" else "exhalation",
+            fn,
+            check=False,
+        )
+        return np.asarray(1.0 - p_et)
+    shape = (flow.shape[0], particles.diameter_m.shape[1])
+    scratch = ws.array32("et scratch", shape)
+    total = np.zeros(shape)
+    for route, share in (("nasal", fn), ("oral", 1.0 - fn)):
+        grid = grids.extrathoracic.get((phase, route))
+        if grid is not None:
+            total += share * grid.at(flow, ws.array32(f"et {route}", shape), scratch)
+    return total
 
 
 def _breath_hold(
@@ -486,7 +575,12 @@ def _breath_hold(
     p = ws.array("hold", parked.shape)
     p[..., 0] = 0.0
     gens = p[..., 1:]
-    if grids is not None and grids.hold is not None and not conditions.exact and np.all(t_bh > 0):
+    by_scale = grids.hold_by_scale if grids is not None else None
+    if by_scale is not None and not conditions.exact and np.all(t_bh == by_scale[0]):
+        full = (parked.shape[0], *by_scale[1].values.shape[1:])
+        joint = by_scale[1].at(s, ws.array32("hold", full), ws.array32("scratch", full))
+        gens[...] = joint[..., cols]
+    elif grids is not None and grids.hold is not None and not conditions.exact and np.all(t_bh > 0):
         full = (parked.shape[0], *grids.hold[0].values.shape[1:])
         scratch = ws.array32("scratch", full)
         settle = grids.hold[0].at(u_sed, ws.array32("hold settling", full), scratch)

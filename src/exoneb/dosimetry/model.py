@@ -91,7 +91,7 @@ MASS_BALANCE_KEYS: tuple[str, ...] = (
 )
 
 MMAD_RANGE_UM = (0.1, 20.0)
-DEFAULT_CHUNK_SIZE = 128
+DEFAULT_CHUNK_SIZE = 256
 
 #: From this many subjects sharing one aerosol, the mechanisms are tabulated over the
 #: subjects (``_mechanisms.SubjectGrid``): building the grids costs about as much as
@@ -591,6 +591,9 @@ def _icrp66(
 
 
 def _flat(value: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    """``value`` broadcast to ``shape`` and flattened (a fast path for one subject)."""
+    if not shape:
+        return np.array([float(np.asarray(value))])
     return np.ascontiguousarray(
         np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
     ).reshape(-1)
