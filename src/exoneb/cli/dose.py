@@ -263,12 +263,17 @@ def _save_plot(result: DepositionResult, path: Path) -> None:
 def _print_deposit(result: DepositionResult) -> None:
     console = Console()
     inputs = result.inputs
+    amount = (
+        "one actuation per breath"
+        if inputs["delivery"] == "single-inhalation"
+        else f"fill {float(inputs['fill_ml']):g} mL"
+    )
     console.print(
         f"[bold]{inputs['nebulizer_name']}[/bold] ({inputs['delivery']}, {inputs['interface']}), "
         f"MMAD {float(inputs['mmad_um']):g} µm, GSD {float(inputs['gsd']):g}, "
-        f"fill {float(inputs['fill_ml']):g} mL — model {result.model} {result.model_version}"
+        f"{amount} — model {result.model} {result.model_version}"
     )
-    console.print(f"Nebulization time: {float(result.duration_min):.1f} min")
+    console.print(f"Treatment time: {float(result.duration_min):.1f} min")
     table = Table()
     table.add_column("where")
     table.add_column("% of loaded", justify="right")

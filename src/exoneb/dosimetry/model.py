@@ -292,6 +292,20 @@ def deposit(
         intact_fraction=intact_fraction,
         interface=interface,
     )
+    if spec.is_inhaler:
+        for name, value in (
+            ("fill_ml", fill_ml),
+            ("output_rate_ml_min", output_rate_ml_min),
+            ("residual_ml", residual_ml),
+        ):
+            if value is not None:
+                raise DosimetryInputError(
+                    name,
+                    value,
+                    "not set for an inhaler",
+                    f"{spec.name} is a {spec.kind.upper()}: one actuation is inhaled in one "
+                    "breath; there is no fill, residual or output rate.",
+                )
     iface = get_interface(spec.interface)
     route_used = route if route is not None else iface.route
     if route_used not in ("mouth", "nose"):
@@ -334,6 +348,7 @@ def deposit(
         breath_enhancement=spec.breath_enhancement,
         interface_efficiency=iface.efficiency,
         breathing=breath,
+        actuations=spec.actuations,
     )
     dose = None
     if dose_particles is not None:

@@ -29,9 +29,17 @@ from exoneb.dosimetry.breathing import BreathingPattern
 from exoneb.dosimetry.errors import DosimetryInputError
 
 FloatArray = NDArray[np.float64]
-Delivery = Literal["continuous", "breath-actuated", "breath-enhanced"]
-DELIVERY_MODES: tuple[str, ...] = ("continuous", "breath-actuated", "breath-enhanced")
+Delivery = Literal["continuous", "breath-actuated", "breath-enhanced", "single-inhalation"]
+DELIVERY_MODES: tuple[str, ...] = (
+    "continuous",
+    "breath-actuated",
+    "breath-enhanced",
+    "single-inhalation",
+)
 NEBULIZER_KINDS: tuple[str, ...] = ("vibrating-mesh", "jet", "breath-enhanced-jet", "ultrasonic")
+#: Comparator inhalers: one actuation is inhaled in one breath (``delivery = "single-inhalation"``).
+INHALER_KINDS: tuple[str, ...] = ("pmdi", "dpi")
+DEVICE_KINDS: tuple[str, ...] = NEBULIZER_KINDS + INHALER_KINDS
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,13 @@ class NebulizerSpec:
     interface: str
     intact_fraction: float
     heat_sensitive_warning: bool
+    actuations: int = 1
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_inhaler(self) -> bool:
+        """A pMDI or DPI: no reservoir, no output rate, one breath per actuation."""
+        return self.delivery == "single-inhalation"
 
     def with_overrides(self, **overrides: Any) -> NebulizerSpec:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
@@ -135,8 +149,12 @@ def get_interface(name: str) -> Interface:
 
 def validate_spec(spec: NebulizerSpec) -> None:
     """Check one device's values (scalars) against their physical ranges."""
-    if spec.kind not in NEBULIZER_KINDS:
-        raise DosimetryInputError("kind", spec.kind, "one of " + ", ".join(NEBULIZER_KINDS))
+    if spec.kind not in DEVICE_KINDS:
+        raise DosimetryInputError("kind", spec.kind, "one of " + ", ".join(DEVICE_KINDS))
+    if (spec.kind in INHALER_KINDS) != (spec.delivery == "single-inhalation"):
+        raise DosimetryInputError(
+            "delivery", spec.delivery, '"single-inhalation" for inhalers (pMDI, DPI) only'
+        )
     if spec.delivery not in DELIVERY_MODES:
         raise DosimetryInputError("delivery", spec.delivery, "one of " + ", ".join(DELIVERY_MODES))
     get_interface(spec.interface)
@@ -169,6 +187,7 @@ def device_chain(
     breath_enhancement: ArrayLike,
     interface_efficiency: ArrayLike,
     breathing: BreathingPattern,
+    actuations: int = 1,
 ) -> DeviceChainFractions:
     """Split the loaded dose between the device, the room and the patient's mouth or nose.
 
@@ -184,7 +203,10 @@ def device_chain(
         Share of the loaded dose deposited in the device outside the reservoir, [0, 1).
     output_rate_ml_min : float or array
         Liquid output while generating, mL/min (> 0).
-    delivery : {"continuous", "breath-actuated", "breath-enhanced"}
+    delivery : {"continuous", "breath-actuated", "breath-enhanced", "single-inhalation"}
+        ``"single-inhalation"`` is a pMDI or DPI actuation inhaled in one breath: fill,
+        residual and output rate do not apply (the dose is the ex-device dose less the
+        device losses) and the treatment lasts ``actuations`` breath cycles.
     breath_enhancement : float or array
         Output during inhalation relative to exhalation (≥ 1; breath-enhanced only).
     interface_efficiency : float or array
@@ -197,6 +219,8 @@ def device_chain(
     """
     if delivery not in DELIVERY_MODES:
         raise DosimetryInputError("delivery", delivery, "one of " + ", ".join(DELIVERY_MODES))
+    if delivery == "single-inhalation":
+        return _single_inhalation(device_loss_fraction, interface_efficiency, breathing, actuations)
     fill = require_where("fill_ml", fill_ml, lambda a: a > 0, "> 0 mL")
     residual = np.asarray(residual_ml, dtype=np.float64)
     residual_ok = (residual >= 0) & (residual < fill)
@@ -251,4 +275,33 @@ def device_chain(
         lost_during_exhalation=np.asarray(emitted - reaching_patient),
         inhaled=np.asarray(inhaled),
         duration_min=np.asarray(duration),
+    )
+
+
+def _single_inhalation(
+    device_loss_fraction: ArrayLike,
+    interface_efficiency: ArrayLike,
+    breathing: BreathingPattern,
+    actuations: int,
+) -> DeviceChainFractions:
+    """The chain of an inhaler: device losses, then the whole emitted dose in one breath."""
+    if not (isinstance(actuations, int) and actuations >= 1):
+        raise DosimetryInputError("actuations", actuations, "an integer ≥ 1")
+    loss = require_where(
+        "device_loss_fraction", device_loss_fraction, lambda a: (a >= 0) & (a < 1), "0 to below 1"
+    )
+    eta = require_where(
+        "interface_efficiency", interface_efficiency, lambda a: (a > 0) & (a <= 1), "(0, 1]"
+    )
+    emitted = (1.0 - loss) + 0.0 * breathing.period_s
+    inhaled = emitted * eta
+    zero = np.zeros_like(emitted)
+    return DeviceChainFractions(
+        residual=zero,
+        device_losses=np.asarray(loss + zero),
+        emitted=np.asarray(emitted),
+        interface_losses=np.asarray(emitted - inhaled),
+        lost_during_exhalation=zero.copy(),
+        inhaled=np.asarray(inhaled),
+        duration_min=np.asarray(actuations * breathing.period_s / 60.0),
     )

@@ -421,8 +421,11 @@ def test_catalog_device_validates_and_runs(device_id: str) -> None:
     assert spec.id == device_id
     assert 0.1 <= spec.mmad_um <= 20.0
     assert spec.gsd >= 1.0
-    assert spec.output_rate_ml_min > 0
-    assert 0.0 <= spec.residual_ml < spec.default_fill_ml
+    if spec.is_inhaler:  # one actuation per breath: no reservoir, no output rate
+        assert spec.output_rate_ml_min == spec.residual_ml == spec.default_fill_ml == 0.0
+    else:
+        assert spec.output_rate_ml_min > 0
+        assert 0.0 <= spec.residual_ml < spec.default_fill_ml
     assert 0.0 <= spec.intact_fraction <= 1.0
     assert spec.interface in interfaces()
     r = deposit(nebulizer=device_id)
@@ -439,13 +442,21 @@ def test_catalog_covers_device_kinds() -> None:
 def test_catalog_sources(device_id: str) -> None:
     """Issue #2 item 4: catalog values are "marked as assumptions with sources" — every device
     has a source note for mmad_um, gsd, output_rate_ml_min, residual_ml and intact_fraction,
-    tagged [source], [unverified], [computed] or [design default]."""
+    tagged [source], [unverified], [computed] or [design default] ([not applicable] for the
+    reservoir fields of inhalers)."""
     sources = nebulizer_catalog()[device_id].sources
     for name in SOURCED_FIELDS:
         note = sources.get(name, "")
         assert note.strip(), f"{device_id}: no source note for {name}"
         assert any(
-            tag in note for tag in ("[source", "[unverified]", "[computed]", "[design default]")
+            tag in note
+            for tag in (
+                "[source",
+                "[unverified]",
+                "[computed]",
+                "[design default]",
+                "[not applicable]",
+            )
         ), f"{device_id}.{name}: {note!r}"
 
 

@@ -63,11 +63,14 @@ def test_devices_outside_the_regimen_are_refused() -> None:
     check_regimen_device(EXOSOME_INHALATION, "ultrasonic")  # allowed, with a device warning
     with pytest.raises(DeviceNotAllowed, match="Allowed: breath-enhanced-jet, jet"):
         check_regimen_device(STEM_CELL_INHALATION, "ultrasonic")
-    with pytest.raises(DeviceNotAllowed, match="not in the dose engine's catalog"):
+    with pytest.raises(DeviceNotAllowed, match="not given with a pmdi device"):
         check_regimen_device(EXOSOME_INHALATION, "pmdi")
+    with pytest.raises(DeviceNotAllowed, match="not in the dose engine's catalog"):
+        check_regimen_device(EXOSOME_INHALATION, "soft-mist")
 
 
-def test_an_inhaler_arm_is_data_but_needs_the_kind_in_the_catalog_first() -> None:
+def test_an_inhaler_arm_is_data_once_the_catalog_knows_the_kind() -> None:
+    """A pMDI arm needs no code change: the regimen is data and the catalog has pMDIs."""
     inhaler = Regimen(
         id="salbutamol-pmdi",
         name="Salbutamol by metered-dose inhaler",
@@ -81,8 +84,9 @@ def test_an_inhaler_arm_is_data_but_needs_the_kind_in_the_catalog_first() -> Non
     )
     assert check_regimen_dose(inhaler, 200.0) == 200.0
     assert get_regimen("salbutamol-pmdi", {inhaler.id: inhaler}) is inhaler
+    check_regimen_device(inhaler, "pmdi")
     with pytest.raises(DeviceNotAllowed, match="catalog"):
-        check_regimen_device(inhaler, "pmdi")
+        check_regimen_device(inhaler, "soft-mist")
 
 
 def test_inconsistent_regimens_are_refused() -> None:
