@@ -44,7 +44,12 @@ from exoneb.dosimetry.deposition import (
 )
 from exoneb.dosimetry.errors import DosimetryInputError
 from exoneb.dosimetry.hygroscopic import dry_residue_diameter, equilibrium_diameter
-from exoneb.dosimetry.nebulizers import device_chain, get_interface, get_nebulizer
+from exoneb.dosimetry.nebulizers import (
+    NebulizerSpec,
+    device_chain,
+    get_interface,
+    get_nebulizer,
+)
 from exoneb.dosimetry.particles import (
     aerodynamic_diameter,
     diffusion_coefficient,
@@ -265,24 +270,18 @@ def deposit(
     ----------
     reference/dosimetry.md §1–§6 (equations, constants and validation cases).
     """
-    if model not in MODELS:
-        raise DosimetryInputError("model", model, "one of " + ", ".join(MODELS))
-    if not (isinstance(n_bins, int) and n_bins >= 1):
-        raise DosimetryInputError("n_bins", n_bins, "an integer ≥ 1")
-    if not (isinstance(chunk_size, int) and chunk_size >= 1):
-        raise DosimetryInputError("chunk_size", chunk_size, "an integer ≥ 1")
-    if not 0.0 < relative_humidity < 1.0:
-        raise DosimetryInputError(
-            "relative_humidity", relative_humidity, "strictly between 0 and 1"
-        )
-    for name, angle in (
-        ("branching_angle_deg", branching_angle_deg),
-        ("gravity_angle_deg", gravity_angle_deg),
-    ):
-        if not 0.0 <= angle <= 90.0:
-            raise DosimetryInputError(name, angle, "0 to 90 degrees")
-
-    spec = get_nebulizer(nebulizer).with_overrides(
+    _check_options(
+        model=model,
+        n_bins=n_bins,
+        chunk_size=chunk_size,
+        relative_humidity=relative_humidity,
+        angles_deg={
+            "branching_angle_deg": branching_angle_deg,
+            "gravity_angle_deg": gravity_angle_deg,
+        },
+    )
+    spec = _device_spec(
+        nebulizer,
         mmad_um=mmad_um,
         gsd=gsd,
         default_fill_ml=fill_ml,
@@ -292,20 +291,6 @@ def deposit(
         intact_fraction=intact_fraction,
         interface=interface,
     )
-    if spec.is_inhaler:
-        for name, value in (
-            ("fill_ml", fill_ml),
-            ("output_rate_ml_min", output_rate_ml_min),
-            ("residual_ml", residual_ml),
-        ):
-            if value is not None:
-                raise DosimetryInputError(
-                    name,
-                    value,
-                    "not set for an inhaler",
-                    f"{spec.name} is a {spec.kind.upper()}: one actuation is inhaled in one "
-                    "breath; there is no fill, residual or output rate.",
-                )
     iface = get_interface(spec.interface)
     route_used = route if route is not None else iface.route
     if route_used not in ("mouth", "nose"):
@@ -455,6 +440,48 @@ def deposit(
             "sex and activity, unit-density spheres; a cross-check, not a nebulizer prediction."
         ],
     )
+
+
+def _check_options(
+    *,
+    model: str,
+    n_bins: int,
+    chunk_size: int,
+    relative_humidity: float,
+    angles_deg: dict[str, float],
+) -> None:
+    """Validate the model options that are plain scalars (not broadcast)."""
+    if model not in MODELS:
+        raise DosimetryInputError("model", model, "one of " + ", ".join(MODELS))
+    if not (isinstance(n_bins, int) and n_bins >= 1):
+        raise DosimetryInputError("n_bins", n_bins, "an integer ≥ 1")
+    if not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise DosimetryInputError("chunk_size", chunk_size, "an integer ≥ 1")
+    if not 0.0 < relative_humidity < 1.0:
+        raise DosimetryInputError(
+            "relative_humidity", relative_humidity, "strictly between 0 and 1"
+        )
+    for name, angle in angles_deg.items():
+        if not 0.0 <= angle <= 90.0:
+            raise DosimetryInputError(name, angle, "0 to 90 degrees")
+
+
+def _device_spec(nebulizer: str, **overrides: Any) -> NebulizerSpec:
+    """The catalog device with the caller's overrides; reservoir values refused for inhalers."""
+    spec = get_nebulizer(nebulizer).with_overrides(**overrides)
+    if spec.is_inhaler:
+        for name in ("default_fill_ml", "output_rate_ml_min", "residual_ml"):
+            value = overrides.get(name)
+            if value is not None:
+                field_name = "fill_ml" if name == "default_fill_ml" else name
+                raise DosimetryInputError(
+                    field_name,
+                    value,
+                    "not set for an inhaler",
+                    f"{spec.name} is a {spec.kind.upper()}: one actuation is inhaled in one "
+                    "breath; there is no fill, residual or output rate.",
+                )
+    return spec
 
 
 def _weibel(
