@@ -15,8 +15,8 @@ def test_round_trip_without_drift(db_url: str) -> None:
     try:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         migrate.upgrade(db_url)
-        assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
-        assert {"audit_event", "patient", "therapy_session"} <= set(
+        assert migrate.current_revision(engine) == migrate.head_revision() == "0003"
+        assert {"audit_event", "patient", "therapy_session", "assessment"} <= set(
             inspect(engine).get_table_names()
         )
     finally:

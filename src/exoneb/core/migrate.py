@@ -68,6 +68,7 @@ def drift(url: str) -> list[Any]:
 def _import_models() -> None:
     """Register every table on ``Base.metadata`` (tooling only; see docs/architecture.md)."""
     import exoneb.accounts.models
+    import exoneb.assessment.models
     import exoneb.core.audit
     import exoneb.patients.models
     import exoneb.sessions.models  # noqa: F401

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import exoneb.accounts.models
+import exoneb.assessment.models
 import exoneb.core.audit
 import exoneb.patients.models
 import exoneb.sessions.models  # noqa: F401
