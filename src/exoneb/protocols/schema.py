@@ -1,14 +1,50 @@
 """The Pydantic schema every ``protocols/<id>.yaml`` file must satisfy.
 
-Only the sections the backbone needs exist yet (identity, regulatory basis,
-arms/dose levels, sources). Later issues add ``eligibility``, ``release_criteria``,
-``preparation``, ``inhalation``, ``monitoring`` and ``discharge`` sections; unknown
-sections are refused so that a typo cannot silently disable a rule.
+The backbone's part is required: identity, regulatory basis, arms (the dose
+levels) and sources. The per-step sections — ``eligibility``, ``escalation``,
+``release_criteria``, ``preparation``, ``inhalation``, ``monitoring``,
+``discharge`` — are optional: a section left out means "the step's defaults"
+(the parameters dataclasses of the step packages, which cite
+``reference/clinical.md``), so a protocol states only what it changes and no
+threshold is written in two places. Unknown sections and keys are refused so
+that a typo cannot silently disable a rule.
+
+Each step reads its parameters through one method of :class:`ProtocolFile`
+(``eligibility_rules()``, ``release_criteria()``, ``hold_policy()``,
+``dose_arguments()``, ``regimens()``, ``schedule_parameters()``,
+``alert_parameters()``, ``stopping_parameters()``, ``discharge_parameters()``,
+``escalation_levels()``), so the step code never parses YAML and a decision
+can record the protocol id and version it was taken under.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from exoneb.assessment.eligibility import (
+    EligibilityRuleSet,
+    load_default_eligibility_rules,
+    load_eligibility_rules,
+)
+from exoneb.inhalation.regimens import REGIMENS, Regimen
+from exoneb.monitoring.alerts import AlertParameters
+from exoneb.monitoring.discharge import DischargeParameters
+from exoneb.monitoring.schedule import ScheduleParameters
+from exoneb.monitoring.stopping import StoppingParameters
+from exoneb.preparation.lifecycle import HoldPolicy
+from exoneb.preparation.release import ReleaseCriteria
+from exoneb.protocols.sections import (
+    DischargeSection,
+    DoseArguments,
+    EscalationSection,
+    InhalationSection,
+    MonitoringSection,
+    PreparationSection,
+    ReleaseSection,
+)
 
 
 class Source(BaseModel):
@@ -50,6 +86,31 @@ class ProtocolFile(BaseModel):
     )
     arms: tuple[Arm, ...] = Field(min_length=1)
     sources: tuple[Source, ...] = Field(min_length=1)
+    eligibility: EligibilityRuleSet | None = Field(
+        default=None, description="Inclusion, exclusion and go/no-go rules (assessment)."
+    )
+    escalation: EscalationSection | None = None
+    release_criteria_section: ReleaseSection | None = Field(
+        default=None,
+        alias="release_criteria",
+        description="Lot release criteria (the key in the file is `release_criteria`).",
+    )
+    preparation: PreparationSection | None = None
+    inhalation: InhalationSection | None = None
+    monitoring: MonitoringSection | None = None
+    discharge: DischargeSection | None = None
+
+    @field_validator("eligibility", mode="before")
+    @classmethod
+    def _eligibility_rules(cls, value: Any) -> Any:
+        """Load the rules through the assessment loader, so the fact catalog is checked.
+
+        Its errors name each rule id and field; Pydantic adds the ``eligibility``
+        location in front.
+        """
+        if value is None or isinstance(value, EligibilityRuleSet):
+            return value
+        return load_eligibility_rules(value)
 
     @model_validator(mode="after")
     def _check_references(self) -> ProtocolFile:
@@ -61,8 +122,70 @@ class ProtocolFile(BaseModel):
         for arm in self.arms:
             if arm.source not in known:
                 raise ValueError(f"arm {arm.code} cites unknown source {arm.source!r}")
+        if self.escalation is not None:
+            levels = self.escalation.levels
+            unknown = [code for code in levels if code not in codes]
+            if unknown or len(levels) != len(set(levels)):
+                raise ValueError(
+                    f"escalation.levels must list distinct arm codes ({', '.join(codes)}); "
+                    f"got {list(levels)}"
+                )
         return self
 
     def arm(self, code: str) -> Arm | None:
         """The arm with this code, if the protocol has one."""
         return next((a for a in self.arms if a.code == code), None)
+
+    # --- one mapping per step: the section, or the step's own defaults --------------------
+
+    def eligibility_rules(self) -> EligibilityRuleSet:
+        """Assessment: the protocol's rule set, or the default rule set of ``assessment``."""
+        if self.eligibility is None:
+            return load_default_eligibility_rules()
+        return self.eligibility
+
+    def escalation_levels(self) -> Mapping[str, int]:
+        """Escalation: arm code → 3+3 level number; empty when the protocol does not escalate."""
+        return {} if self.escalation is None else self.escalation.level_numbers()
+
+    def release_criteria(self) -> ReleaseCriteria:
+        """Preparation: lot release criteria."""
+        if self.release_criteria_section is None:
+            return ReleaseCriteria()
+        return self.release_criteria_section.parameters()
+
+    def hold_policy(self) -> HoldPolicy:
+        """Preparation: how long a thawed vial may wait."""
+        return HoldPolicy() if self.preparation is None else self.preparation.hold_policy()
+
+    def dose_arguments(self) -> DoseArguments:
+        """Preparation: the ``plan_dose`` keyword arguments the protocol sets (may be empty)."""
+        return DoseArguments() if self.preparation is None else self.preparation.dose_arguments()
+
+    def regimens(self) -> Mapping[str, Regimen]:
+        """Inhalation: the regimens allowed, by id (all built-in regimens when not narrowed)."""
+        return REGIMENS if self.inhalation is None else self.inhalation.regimen_map()
+
+    def schedule_parameters(self) -> ScheduleParameters:
+        """Monitoring: the observation schedule."""
+        if self.monitoring is None:
+            return ScheduleParameters()
+        return self.monitoring.schedule.parameters()
+
+    def alert_parameters(self) -> AlertParameters:
+        """Monitoring: alert thresholds."""
+        if self.monitoring is None:
+            return AlertParameters()
+        return self.monitoring.alerts.parameters()
+
+    def stopping_parameters(self) -> StoppingParameters:
+        """Monitoring: stopping rules."""
+        if self.monitoring is None:
+            return StoppingParameters()
+        return self.monitoring.stopping.parameters()
+
+    def discharge_parameters(self) -> DischargeParameters:
+        """Discharge: discharge criteria."""
+        if self.discharge is None:
+            return DischargeParameters()
+        return self.discharge.parameters()
