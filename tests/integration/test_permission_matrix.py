@@ -17,6 +17,8 @@ from sqlalchemy import func, select, text
 
 from exoneb.accounts import service as accounts
 from exoneb.accounts.permissions import MATRIX, Action, Role
+from exoneb.assessment import service as assessment
+from exoneb.assessment.schemas import AmendIn, OverrideIn, SignIn, VitalsIn
 from exoneb.audit_trail import service as audit_trail
 from exoneb.audit_trail.schemas import AuditFilter
 from exoneb.core.audit import AuditEvent
@@ -30,6 +32,8 @@ from exoneb.sessions.schemas import SessionPlan
 
 from .conftest import PASSWORD, World
 from .factories import enrolment_data, patient_data, planned_session
+from .test_assessment_service import decided as decided_assessment
+from .test_assessment_service import started as started_assessment
 
 Prepared = dict[str, Any]
 
@@ -38,8 +42,29 @@ def _mrn() -> str:
     return f"M-{uuid.uuid4().hex[:8]}"
 
 
+def _prepare_assessment(world: World, action: Action) -> Prepared:
+    """A draft (record), a decided draft (sign, override) or a signed assessment (amend)."""
+    if action is Action.ASSESSMENT_RECORD:
+        session_id, version = started_assessment(world, _mrn())
+        return {"session_id": session_id, "assessment_version": version}
+    session_id, decided = decided_assessment(world, _mrn())
+    version = decided.version
+    if action is Action.ASSESSMENT_AMEND:
+        with world.action(Role.PHYSICIAN) as ctx:
+            signed = assessment.sign(
+                ctx=ctx,
+                settings=world.settings,
+                session_id=session_id,
+                data=SignIn(password=PASSWORD, version=version),
+            )
+            version = signed.version
+    return {"session_id": session_id, "assessment_version": version}
+
+
 def _prepare(world: World, action: Action) -> Prepared:
     """Fresh records the action works on, created by a physician."""
+    if action.value.startswith("assessment."):
+        return _prepare_assessment(world, action)
     patient_id, session_id = planned_session(world, _mrn())
     with world.action(Role.PHYSICIAN) as ctx:
         fresh = patients.create_patient(ctx=ctx, data=patient_data(_mrn()))
@@ -86,6 +111,18 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
     Action.RECORD_SIGN: lambda ctx, w, p: patients.sign_consent(
         ctx=ctx, settings=w.settings, consent_id=p["consent_id"], meaning="reviewed",
         password=PASSWORD),
+    Action.ASSESSMENT_RECORD: lambda ctx, w, p: assessment.record_vitals(
+        ctx=ctx, session_id=p["session_id"], data=VitalsIn(
+            heart_rate_bpm=80, version=p["assessment_version"])),
+    Action.ASSESSMENT_SIGN: lambda ctx, w, p: assessment.sign(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=SignIn(
+            password=PASSWORD, version=p["assessment_version"])),
+    Action.ASSESSMENT_OVERRIDE: lambda ctx, w, p: assessment.override(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=OverrideIn(
+            outcome="ineligible", reason="clinical judgement", version=p["assessment_version"])),
+    Action.ASSESSMENT_AMEND: lambda ctx, w, p: assessment.amend(
+        ctx=ctx, session_id=p["session_id"], data=AmendIn(
+            reason="value mistyped", version=p["assessment_version"])),
     Action.AUDIT_READ: lambda ctx, w, p: audit_trail.search(ctx=ctx, flt=AuditFilter(limit=5)),
     Action.AUDIT_EXPORT: lambda ctx, w, p: audit_trail.export_csv(
         ctx=ctx, flt=AuditFilter(limit=5)),
@@ -102,6 +139,8 @@ def _denials(world: World) -> int:
 
 
 DATA_TABLES = (
+    "assessment",
+    "assessment_vitals",
     "user_account",
     "patient",
     "consent",
@@ -131,6 +170,10 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.SESSION_TRANSITION: (),  # refused by the rules: nothing written
     Action.SESSION_ABORT: ("session.abort",),
     Action.RECORD_SIGN: ("record.sign",),
+    Action.ASSESSMENT_RECORD: ("assessment.vitals",),
+    Action.ASSESSMENT_SIGN: ("record.sign", "assessment.sign"),
+    Action.ASSESSMENT_OVERRIDE: ("assessment.override",),
+    Action.ASSESSMENT_AMEND: ("assessment.amend",),
     Action.AUDIT_READ: (),
     Action.AUDIT_EXPORT: ("audit.export",),
 }

@@ -47,6 +47,10 @@ class Action(StrEnum):
     SESSION_TRANSITION = "session.transition"
     SESSION_ABORT = "session.abort"
     RECORD_SIGN = "record.sign"
+    ASSESSMENT_RECORD = "assessment.record"
+    ASSESSMENT_SIGN = "assessment.sign"
+    ASSESSMENT_OVERRIDE = "assessment.override"
+    ASSESSMENT_AMEND = "assessment.amend"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
 
@@ -73,6 +77,10 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.SESSION_TRANSITION: frozenset({_P, _N, _L}),
     Action.SESSION_ABORT: frozenset({_P, _N}),
     Action.RECORD_SIGN: frozenset({_P, _N, _L, _C}),
+    Action.ASSESSMENT_RECORD: frozenset({_P, _N}),
+    Action.ASSESSMENT_SIGN: frozenset({_P}),
+    Action.ASSESSMENT_OVERRIDE: frozenset({_P}),
+    Action.ASSESSMENT_AMEND: frozenset({_P}),
     Action.AUDIT_READ: frozenset({_A, _U}),
     Action.AUDIT_EXPORT: frozenset({_A, _U}),
 }

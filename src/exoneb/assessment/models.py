@@ -106,6 +106,7 @@ class VitalsEntry(Base):
     spo2_percent: Mapped[float | None] = mapped_column(Float)
     oxygen_source: Mapped[str | None] = mapped_column(String(20))
     oxygen_flow_l_min: Mapped[float | None] = mapped_column(Float)
+    fio2: Mapped[float | None] = mapped_column(Float)
     heart_rate_bpm: Mapped[float | None] = mapped_column(Float)
     respiratory_rate_per_min: Mapped[float | None] = mapped_column(Float)
     systolic_bp_mmhg: Mapped[float | None] = mapped_column(Float)

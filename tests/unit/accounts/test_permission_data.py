@@ -20,8 +20,16 @@ def test_auditor_only_reads() -> None:
 
 
 def test_administrator_records_no_clinical_data() -> None:
-    clinical = {a for a in Action if a.value.split(".")[0] in {"consent", "care", "session"}}
+    clinical = {
+        a for a in Action if a.value.split(".")[0] in {"consent", "care", "session", "assessment"}
+    }
     assert not clinical & allowed_actions(Role.ADMINISTRATOR)
+
+
+def test_only_a_physician_signs_overrides_or_amends_an_assessment() -> None:
+    for action in (Action.ASSESSMENT_SIGN, Action.ASSESSMENT_OVERRIDE, Action.ASSESSMENT_AMEND):
+        assert MATRIX[action] == {Role.PHYSICIAN}
+    assert MATRIX[Action.ASSESSMENT_RECORD] == {Role.PHYSICIAN, Role.NURSE}
 
 
 @pytest.mark.parametrize("role", ["", "root", "ADMINISTRATOR", "anonymous", "system"])

@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("spo2_percent", sa.Float(), nullable=True),
         sa.Column("oxygen_source", sa.String(length=20), nullable=True),
         sa.Column("oxygen_flow_l_min", sa.Float(), nullable=True),
+        sa.Column("fio2", sa.Float(), nullable=True),
         sa.Column("heart_rate_bpm", sa.Float(), nullable=True),
         sa.Column("respiratory_rate_per_min", sa.Float(), nullable=True),
         sa.Column("systolic_bp_mmhg", sa.Float(), nullable=True),
