@@ -759,6 +759,67 @@ def view(*, ctx: Ctx, a: Assessment) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def current_view(*, ctx: Ctx, session_id: int) -> dict[str, Any]:
+    """:func:`view` of the session's current assessment (after an action; not audited again)."""
+    a = current(ctx=ctx, session_id=session_id)
+    if a is None:
+        raise NotFound("This session has no assessment yet.")
+    return view(ctx=ctx, a=a)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Question:
+    """One history question the rules read: fact name, wording, type, unit, choices."""
+
+    name: str
+    label: str
+    type: str
+    unit: str
+    choices: tuple[str, ...]
+
+
+def history_questions(settings: Settings, protocol_id: str) -> list[Question]:
+    """The history questions the protocol's rules need (the rest come from measurements)."""
+    rule_set, _ = rule_set_for(settings, protocol_id)
+    return [
+        Question(name, spec.label, spec.type.value, spec.unit, tuple(spec.choices))
+        for name in rule_set.needs
+        if name not in DERIVED_FACTS and (spec := rules.FACT_CATALOG[name])
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Page:
+    """Everything the assessment page shows, gathered in one transaction."""
+
+    session_id: int
+    session_state: str
+    patient_id: int
+    assessment: dict[str, Any] | None
+    care: list[dict[str, Any]]
+    questions: list[Question]
+
+
+def page(*, ctx: Ctx, settings: Settings, session_id: int) -> Page:
+    """The assessment page of a session (opening it is an audited read)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session, patient = _session(ctx, session_id)
+    a = current(ctx=ctx, session_id=session_id)
+    if a is not None:
+        _audit(ctx, "assessment.read", a)
+    care = [
+        {"id": c.id, "medicine": c.medicine, "dose": c.dose, "route": c.route,
+         "frequency": c.frequency}
+        for c in patients.prescribed_care(ctx=ctx, patient_id=patient.id)
+        if c.status == "active"
+    ]  # fmt: skip
+    return Page(
+        session_id=session.id, session_state=session.state, patient_id=patient.id,
+        assessment=None if a is None else view(ctx=ctx, a=a), care=care,
+        questions=history_questions(settings, session.protocol_id),
+    )  # fmt: skip
+
+
 # --- the session state machine -----------------------------------------------------------
 
 

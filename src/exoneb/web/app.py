@@ -25,6 +25,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     """Every package's router with its mount prefix (JSON API first, then pages)."""
     from exoneb.accounts import api as accounts_api
     from exoneb.accounts import pages as accounts_pages
+    from exoneb.assessment import api as assessment_api
+    from exoneb.assessment import pages as assessment_pages
     from exoneb.audit_trail import api as audit_api
     from exoneb.audit_trail import pages as audit_pages
     from exoneb.patients import api as patients_api
@@ -33,8 +35,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.sessions import api as sessions_api
     from exoneb.sessions import pages as sessions_pages
 
-    api = [accounts_api, patients_api, protocols_api, sessions_api, audit_api]
-    pages = [accounts_pages, patients_pages, sessions_pages, audit_pages]
+    api = [accounts_api, patients_api, protocols_api, sessions_api, assessment_api, audit_api]
+    pages = [accounts_pages, patients_pages, sessions_pages, assessment_pages, audit_pages]
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

@@ -24,6 +24,7 @@ TEMPLATE_DIRS = [
     _SRC / "accounts" / "templates",
     _SRC / "patients" / "templates",
     _SRC / "sessions" / "templates",
+    _SRC / "assessment" / "templates",
     _SRC / "audit_trail" / "templates",
 ]
 HTMX_FILE = "htmx-2.0.11.min.js"

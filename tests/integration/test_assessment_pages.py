@@ -1,0 +1,78 @@
+"""The assessment page: renders for every role, forms show field errors, decision and signature."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from exoneb.accounts.permissions import MATRIX, Action, Role
+
+from .conftest import PASSWORD, World
+from .factories import planned_session
+from .test_assessment_service import filled
+from .webclient import Staff, app_for, login
+
+
+def _form(staff: Staff, url: str, data: dict[str, str]) -> Any:
+    return staff.client.post(url, data={"csrf_token": staff.csrf, **data}, follow_redirects=False)
+
+
+def _version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def test_page_renders_for_every_role(world: World) -> None:
+    session_id, _ = filled(world)
+    app = app_for(world)
+    for role in Role:
+        staff = login(app, world, role)
+        response = staff.client.get(f"/sessions/{session_id}/assessment")
+        expected = 200 if role in MATRIX[Action.PATIENT_READ] else 403
+        assert response.status_code == expected, (role, response.text[:300])
+        assert "not medical advice" in response.text
+        if expected == 200:
+            assert "z-score" in response.text
+            has_form = (
+                'action="/sessions/' in response.text and "/assessment/vitals" in response.text
+            )
+            assert has_form == (role in MATRIX[Action.ASSESSMENT_RECORD])
+
+
+def test_forms_decision_and_signature_on_the_page(world: World) -> None:
+    session_id, _ = filled(world)
+    app = app_for(world)
+    nurse, doctor = login(app, world, Role.NURSE), login(app, world, Role.PHYSICIAN)
+    url = f"/sessions/{session_id}/assessment"
+    page = nurse.client.get(url).text
+    bad = _form(nurse, f"{url}/vitals", {"version": _version(page), "spo2_percent": "20",
+                                         "oxygen_source": "room_air"})  # fmt: skip
+    assert bad.status_code == 422
+    assert 'id="e-spo2_percent"' in bad.text
+    done = _form(nurse, f"{url}/decision", {"version": _version(page)})
+    assert done.status_code == 303, done.text[:500]
+    page = doctor.client.get(url).text
+    assert "Cleared" in page
+    assert "inc-age-min" in page
+    signed = _form(doctor, f"{url}/sign", {"version": _version(page), "password": PASSWORD})
+    assert signed.status_code == 303, signed.text[:800]
+    page = doctor.client.get(url).text
+    assert 'signed "approved" by Physician One' in page
+    assert "Amend this assessment" in page
+
+
+def test_start_from_the_page(world: World) -> None:
+    _, session_id = planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+    url = f"/sessions/{session_id}/assessment"
+    assert "Start the assessment" in nurse.client.get(url).text
+    assert _form(nurse, f"{url}/start", {}).status_code == 303
+    page = nurse.client.get(url).text
+    assert "Record and score" in page
+    scored = _form(nurse, f"{url}/spirometry", {"version": _version(page), "kind": "pre",
+                                                "fev1_l": "1.3", "fvc_l": "2.6"})  # fmt: skip
+    assert scored.status_code == 303, scored.text[:500]
+    page = nurse.client.get(url).text
+    assert "below LLN" in page
+    assert "obstruction" in page
