@@ -366,3 +366,104 @@ def test_implausible_values_and_unknown_questions_are_422_naming_the_field(world
             ctx=ctx, session_id=session_id, data=HistoryIn(answers={"fev1_l": 2.0}, version=version)
         )
     assert bad.value.field == "answers.fev1_l"
+
+
+def test_care_stopped_for_this_therapy_is_flagged_for_review(world: World) -> None:
+    session_id, version = filled(world)
+    care_id = _care_id(world, session_id)
+    with world.action(Role.NURSE) as ctx:
+        a = assessment.record_care(
+            ctx=ctx,
+            session_id=session_id,
+            data=CareIn(
+                version=version,
+                answers=[
+                    CareAnswerIn(
+                        care_id=care_id,
+                        taken_as_prescribed=False,
+                        stopped_for_this_therapy=True,
+                        last_changed_on=date(2025, 6, 1),
+                    )
+                ],
+            ),
+        )
+        a = assessment.decide(
+            ctx=ctx,
+            settings=world.settings,
+            session_id=session_id,
+            data=Versioned(version=a.version),
+        )
+    assert a.outcome == "needs_review"
+    codes = [f["code"] for f in a.decision["flags"]]  # type: ignore[index]
+    assert "care-stopped-for-this-therapy" in codes
+    assert "physician" in a.care_check["flags"][0]["message"]  # type: ignore[index]
+
+
+def test_six_minute_walk_is_scored_against_its_reference(world: World) -> None:
+    session_id, version = started(world)
+    with world.action(Role.NURSE) as ctx:
+        entry = assessment.record_scales(
+            ctx=ctx,
+            session_id=session_id,
+            data=ScalesIn(
+                walk={
+                    "distance_m": 300,
+                    "spo2_nadir_percent": 88,
+                    "borg_before": 1,
+                    "borg_after": 4,
+                },
+                mmrc_grade=1,
+                version=version,
+            ),
+        )
+        assert entry.walk_distance_m == 300
+        assert entry.walk is not None
+        assert entry.walk["reference"]["lln_m"] > 0
+        assert entry.walk_below_lln is (entry.walk["reference"]["lln_m"] > 300)
+        assert entry.mmrc is not None
+        assert entry.mmrc["version"] == "mMRC 0-4"
+
+
+def test_a_protocol_without_eligibility_rules_uses_the_default_set_and_says_so() -> None:
+    from exoneb.core.config import Settings
+
+    settings = Settings(environment="test", database_url="sqlite://")
+    rules, origin = assessment.rule_set_for(settings, "no-such-protocol")
+    assert origin == "default"
+    assert rules.id == "exoneb-default-eligibility"
+
+
+def test_amended_after_assessed_blocks_clearing_until_signed_again(world: World) -> None:
+    session_id, a = decided(world)
+    with world.action(Role.PHYSICIAN) as ctx:
+        signed = assessment.sign(
+            ctx=ctx,
+            settings=world.settings,
+            session_id=session_id,
+            data=SignIn(password=PASSWORD, version=a.version),
+        )
+    assert _move(world, session_id, State.ASSESSED) == "assessed"
+    with world.action(Role.PHYSICIAN) as ctx:
+        new = assessment.amend(
+            ctx=ctx,
+            session_id=session_id,
+            data=AmendIn(reason="SpO2 re-measured", version=signed.version),
+        )
+        assert assessment.baseline_fev1(ctx=ctx, session_id=session_id) is None
+    with pytest.raises(RuleViolation, match="not signed"):
+        _move(world, session_id, State.CLEARED)
+    with world.action(Role.PHYSICIAN) as ctx:
+        again = assessment.decide(
+            ctx=ctx,
+            settings=world.settings,
+            session_id=session_id,
+            data=Versioned(version=new.version),
+        )
+        assessment.sign(
+            ctx=ctx,
+            settings=world.settings,
+            session_id=session_id,
+            data=SignIn(password=PASSWORD, version=again.version),
+        )
+        assert assessment.baseline_fev1(ctx=ctx, session_id=session_id) == 1.30
+    assert _move(world, session_id, State.CLEARED) == "cleared"
