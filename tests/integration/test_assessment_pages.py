@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import func, select
+
 from exoneb.accounts.permissions import MATRIX, Action, Role
+from exoneb.assessment.models import SpirometryEntry
+from exoneb.core.audit import AuditEvent
 
 from .conftest import PASSWORD, World
 from .factories import planned_session
@@ -76,3 +80,23 @@ def test_start_from_the_page(world: World) -> None:
     page = nurse.client.get(url).text
     assert "below LLN" in page
     assert "obstruction" in page
+
+
+def test_live_preview_scores_without_storing(world: World) -> None:
+    _, session_id = planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+    url = f"/sessions/{session_id}/assessment"
+    _form(nurse, f"{url}/start", {})
+    version = _version(nurse.client.get(url).text)
+    with world.factory() as db:
+        before = db.scalar(select(func.count()).select_from(AuditEvent))
+    shown = _form(nurse, f"{url}/spirometry/preview",
+                  {"version": version, "kind": "pre", "fev1_l": "1.3", "fvc_l": "2.6"})  # fmt: skip
+    assert shown.status_code == 200
+    assert "Preview (not saved)" in shown.text
+    assert "below LLN" in shown.text
+    half = _form(nurse, f"{url}/spirometry/preview", {"version": version, "kind": "pre"})
+    assert "Enter the FEV1" in half.text
+    with world.factory() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEvent)) == before
+        assert db.scalar(select(func.count()).select_from(SpirometryEntry)) == 0

@@ -121,6 +121,21 @@ def spirometry(request: Request, session_id: int, auth: AuthDep, form: FormDep) 
     )  # fmt: skip
 
 
+@router.post("/sessions/{session_id}/assessment/spirometry/preview")
+def spirometry_preview(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Scores and interpretation as the values are typed (htmx); nothing is stored."""
+    data, errors = parse(SpirometryIn, form)
+    preview = None
+    if data is not None:
+        try:
+            with auth.action() as ctx:
+                preview = service.preview_spirometry(ctx=ctx, session_id=session_id, data=data)
+        except InvalidInput as exc:
+            errors = {exc.field: exc.message}
+    context = {"preview": preview, "errors": errors}
+    return render(request, "assessment/preview.html", context, auth=auth)
+
+
 @router.post("/sessions/{session_id}/assessment/vitals")
 def vitals(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
     """Record the vital signs; the page shows their flags."""

@@ -239,10 +239,18 @@ def _scored(value: rules.ScoredValue | None) -> dict[str, Any] | None:
     return out
 
 
-def record_spirometry(*, ctx: Ctx, session_id: int, data: SpirometryIn) -> SpirometryEntry:
-    """Record (or replace) the pre-session or post-bronchodilator spirometry of a draft."""
-    authorize(ctx=ctx, action=Action.ASSESSMENT_RECORD)
-    a, _, patient = _editable(ctx, session_id, data.version)
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scored:
+    """One spirometry test scored for a patient, not yet stored."""
+
+    scores: rules.SpirometryScores
+    interpretation: rules.SpirometryInterpretation
+    quality: rules.SpirometryQuality | None
+    test_date: date
+    results: dict[str, Any]
+
+
+def _score(ctx: Ctx, patient: Patient, data: SpirometryIn) -> Scored:
     if data.fev1_l is None and data.fvc_l is None:
         raise InvalidInput("Enter the FEV1, the FVC or both.", field="fev1_l")
     test_date = data.test_date or _today(ctx)
@@ -267,13 +275,30 @@ def record_spirometry(*, ctx: Ctx, session_id: int, data: SpirometryIn) -> Spiro
             quality = rules.grade_test(manoeuvres, age)
     except rules.AssessmentInputError as exc:
         raise _invalid(exc) from exc
-    pre = data.kind == "pre"
     results = {
         "fev1": _scored(scores.fev1), "fvc": _scored(scores.fvc),
         "fev1_fvc": _scored(scores.fev1_fvc), "fef25_75": _scored(scores.fef25_75),
         "warnings": plain(sorted({w for r in scores.references for w in r.warnings})),
-        "facts": plain(rules.spirometry_facts(scores, post_bronchodilator=not pre)),
+        "facts": plain(rules.spirometry_facts(scores, post_bronchodilator=data.kind != "pre")),
     }  # fmt: skip
+    return Scored(scores, interpretation, quality, test_date, results)
+
+
+def preview_spirometry(*, ctx: Ctx, session_id: int, data: SpirometryIn) -> dict[str, Any]:
+    """Score a test as it is typed, without storing anything (the page's live preview)."""
+    authorize(ctx=ctx, action=Action.ASSESSMENT_RECORD)
+    _, patient = _session(ctx, session_id)
+    done = _score(ctx, patient, data)
+    return {"results": done.results, "interpretation": plain(done.interpretation)}
+
+
+def record_spirometry(*, ctx: Ctx, session_id: int, data: SpirometryIn) -> SpirometryEntry:
+    """Record (or replace) the pre-session or post-bronchodilator spirometry of a draft."""
+    authorize(ctx=ctx, action=Action.ASSESSMENT_RECORD)
+    a, _, patient = _editable(ctx, session_id, data.version)
+    done = _score(ctx, patient, data)
+    scores, quality, results = done.scores, done.quality, done.results
+    interpretation, test_date, pre = done.interpretation, done.test_date, data.kind == "pre"
     inputs = plain(dataclasses.asdict(scores.inputs) | {"fev1_l": data.fev1_l,
                    "fvc_l": data.fvc_l, "fef25_75_l_s": data.fef25_75_l_s})  # fmt: skip
     entry = ctx.db.scalars(
