@@ -100,3 +100,21 @@ def test_live_preview_scores_without_storing(world: World) -> None:
     with world.factory() as db:
         assert db.scalar(select(func.count()).select_from(AuditEvent)) == before
         assert db.scalar(select(func.count()).select_from(SpirometryEntry)) == 0
+
+
+def test_scales_from_the_page(world: World) -> None:
+    _, session_id = planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+    url = f"/sessions/{session_id}/assessment"
+    _form(nurse, f"{url}/start", {})
+    version = _version(nurse.client.get(url).text)
+    items = {f"cat_{d}": "3" for d in ("cough", "phlegm", "chest_tightness", "breathlessness",
+                                        "activities", "confidence", "sleep", "energy")}  # fmt: skip
+    done = _form(nurse, f"{url}/scales", {"version": version, "mmrc_grade": "2", **items})
+    assert done.status_code == 303, done.text[:500]
+    page = nurse.client.get(url).text
+    assert "CAT total 24" in page
+    assert "mMRC grade 2" in page
+    bad = _form(nurse, f"{url}/scales", {"version": _version(page), "cat_cough": "9"})
+    assert bad.status_code == 422
+    assert "Nothing was saved" in bad.text

@@ -22,6 +22,7 @@ from exoneb.assessment.schemas import (
     CareIn,
     HistoryIn,
     OverrideIn,
+    ScalesIn,
     SignIn,
     SpirometryIn,
     Versioned,
@@ -145,6 +146,21 @@ def vitals(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> R
     )  # fmt: skip
 
 
+@router.post("/sessions/{session_id}/assessment/scales")
+def scales(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Record the CAT items (by domain) and the mMRC grade."""
+    items = {k[4:]: v for k, v in form.items() if k.startswith("cat_") and v != ""}
+    data: dict[str, Any] = {
+        "version": form.get("version", ""),
+        "mmrc_grade": form.get("mmrc_grade", ""),
+        "cat_items": items or None,
+    }
+    return _submit(
+        request, auth, session_id, form, ScalesIn, data,
+        lambda ctx, d: service.record_scales(ctx=ctx, session_id=session_id, data=d),
+    )  # fmt: skip
+
+
 def _yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
@@ -152,7 +168,7 @@ def _yes_no(value: str | None) -> bool | None:
 @router.post("/sessions/{session_id}/assessment/care")
 def care(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
     """Record whether each prescribed medicine is taken as prescribed."""
-    ids = sorted({int(k.split("_")[-1]) for k in form if k.startswith("taken_")})
+    ids = sorted({int(k[6:]) for k in form if k.startswith("taken_") and k[6:].isdigit()})
     answers = [
         {
             "care_id": i,
