@@ -87,6 +87,7 @@ def test_patient_and_session_pages_show_what_the_issue_asks(world: World) -> Non
         "Tiotropium",
         "Abort this session",
         "X-Background-Poll",
+        f'href="/sessions/{session_id}/assessment"',
     ):
         assert text in session, text
     panel = nurse.client.get(f"/sessions/{session_id}/next", headers={"X-Background-Poll": "1"})
