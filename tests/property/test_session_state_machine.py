@@ -37,8 +37,8 @@ def guards_hold(facts: SessionFacts, target: State) -> bool:
     """An independent restatement of what each forward move needs."""
     needs = {
         State.ASSESSED: "assessment" in facts.signed_steps,
-        State.CLEARED: facts.eligibility == "cleared",
-        State.INELIGIBLE: facts.eligibility == "ineligible",
+        State.CLEARED: "assessment" in facts.signed_steps and facts.eligibility == "cleared",
+        State.INELIGIBLE: "assessment" in facts.signed_steps and facts.eligibility == "ineligible",
         State.PREPARED: "preparation" in facts.signed_steps,
         State.VERIFIED: bool(facts.flags.get("verified_by_second_person")),
         State.INHALING: facts.consent_current and facts.authorisation_active,

@@ -857,12 +857,6 @@ def assessment_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
     return FactContribution(signed_steps=frozenset({"assessment"}), eligibility=outcome)
 
 
-def _current_assessment_signed(facts: session_rules.SessionFacts) -> str | None:
-    if "assessment" in facts.signed_steps:
-        return None
-    return "The current assessment (amended since it was signed?) is not signed."
-
-
+# The guard that a decision counts only while its assessment is signed lives in the pure
+# session rules (sessions/rules.py), so it holds whatever modules happen to be imported.
 register_fact_provider(assessment_facts)
-for _target in (session_rules.State.CLEARED, session_rules.State.INELIGIBLE):
-    session_rules.register_guard(session_rules.State.ASSESSED, _target, _current_assessment_signed)

@@ -137,8 +137,16 @@ def _second_person(facts: SessionFacts) -> str | None:
 
 _GUARDS: dict[tuple[State, State], list[Guard]] = {
     (State.PLANNED, State.ASSESSED): [_needs_signed("assessment", "assessment")],
-    (State.ASSESSED, State.CLEARED): [_eligibility_is("cleared")],
-    (State.ASSESSED, State.INELIGIBLE): [_eligibility_is("ineligible")],
+    # The decision counts only while the assessment it belongs to is signed (an amended,
+    # unsigned assessment blocks it).
+    (State.ASSESSED, State.CLEARED): [
+        _needs_signed("assessment", "current assessment"),
+        _eligibility_is("cleared"),
+    ],
+    (State.ASSESSED, State.INELIGIBLE): [
+        _needs_signed("assessment", "current assessment"),
+        _eligibility_is("ineligible"),
+    ],
     (State.CLEARED, State.PREPARED): [_needs_signed("preparation", "dose preparation")],
     (State.PREPARED, State.VERIFIED): [_second_person],
     (State.VERIFIED, State.INHALING): [_regulatory_gate],
