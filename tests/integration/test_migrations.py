@@ -15,7 +15,8 @@ def test_round_trip_without_drift(db_url: str) -> None:
     try:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         migrate.upgrade(db_url)
-        assert migrate.current_revision(engine) == migrate.head_revision() == "0003"
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert migrate.head_revision() >= "0007"
         assert {"audit_event", "patient", "therapy_session", "assessment"} <= set(
             inspect(engine).get_table_names()
         )
