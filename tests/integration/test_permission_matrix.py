@@ -129,8 +129,34 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
 }  # fmt: skip
 
 
+PENDING: frozenset[Action] = frozenset({
+    # Actions whose step package has not landed its service yet. Each package
+    # removes its own lines here when it adds runners above — never leave one
+    # behind once the service exists.
+    Action.LOT_READ,
+    Action.LOT_RECEIVE,
+    Action.LOT_RELEASE,
+    Action.LOT_RECALL,
+    Action.INVENTORY_RECORD,
+    Action.PREPARATION_RECORD,
+    Action.PREPARATION_VERIFY,
+    Action.DEVICE_MANAGE,
+    Action.INHALATION_SUPERVISE,
+    Action.OBSERVATION_RECORD,
+    Action.OBSERVATION_INGEST,
+    Action.ALERT_HANDLE,
+    Action.ADVERSE_EVENT_RECORD,
+    Action.ADVERSE_EVENT_REPORT,
+    Action.COURSE_HOLD,
+    Action.SESSION_DISCHARGE,
+    Action.REPORT_READ,
+    Action.DATA_EXPORT,
+})  # fmt: skip
+CHECKED = [a for a in Action if a not in PENDING]
+
+
 def test_every_action_has_a_runner_and_expected_audit() -> None:
-    assert set(RUN) == set(Action) == set(AUDIT_ROWS_WHEN_ALLOWED)
+    assert set(RUN) == set(Action) - PENDING == set(AUDIT_ROWS_WHEN_ALLOWED)
 
 
 def _denials(world: World) -> int:
@@ -197,7 +223,7 @@ def _run(world: World, role: Role, action: Action, prepared: Prepared) -> None:
         RUN[action](ctx, world, prepared)
 
 
-@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+@pytest.mark.parametrize("action", CHECKED, ids=lambda a: a.value)
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 def test_role_action(shared_world: World, role: Role, action: Action) -> None:
     world = shared_world

@@ -53,6 +53,28 @@ class Action(StrEnum):
     ASSESSMENT_AMEND = "assessment.amend"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
+    # step 2: product lots and dose preparation
+    LOT_READ = "lot.read"
+    LOT_RECEIVE = "lot.receive"
+    LOT_RELEASE = "lot.release"
+    LOT_RECALL = "lot.recall"
+    INVENTORY_RECORD = "inventory.record"
+    PREPARATION_RECORD = "preparation.record"
+    PREPARATION_VERIFY = "preparation.verify"
+    # step 3: devices and the supervised inhalation
+    DEVICE_MANAGE = "device.manage"
+    INHALATION_SUPERVISE = "inhalation.supervise"
+    # step 4: monitoring, adverse events, stopping rules, discharge
+    OBSERVATION_RECORD = "observation.record"
+    OBSERVATION_INGEST = "observation.ingest"
+    ALERT_HANDLE = "alert.handle"
+    ADVERSE_EVENT_RECORD = "adverse_event.record"
+    ADVERSE_EVENT_REPORT = "adverse_event.report"
+    COURSE_HOLD = "course.hold"
+    SESSION_DISCHARGE = "session.discharge"
+    # reports and export
+    REPORT_READ = "report.read"
+    DATA_EXPORT = "data.export"
 
 
 _A, _P, _N, _L, _C, _U = (
@@ -83,6 +105,24 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.ASSESSMENT_AMEND: frozenset({_P}),
     Action.AUDIT_READ: frozenset({_A, _U}),
     Action.AUDIT_EXPORT: frozenset({_A, _U}),
+    Action.LOT_READ: frozenset({_P, _N, _L, _C, _U}),
+    Action.LOT_RECEIVE: frozenset({_L}),
+    Action.LOT_RELEASE: frozenset({_L}),
+    Action.LOT_RECALL: frozenset({_L, _C}),
+    Action.INVENTORY_RECORD: frozenset({_L}),
+    Action.PREPARATION_RECORD: frozenset({_L, _N}),
+    Action.PREPARATION_VERIFY: frozenset({_L, _N, _P}),
+    Action.DEVICE_MANAGE: frozenset({_A, _N}),
+    Action.INHALATION_SUPERVISE: frozenset({_P, _N}),
+    Action.OBSERVATION_RECORD: frozenset({_P, _N}),
+    Action.OBSERVATION_INGEST: frozenset({_P, _N}),
+    Action.ALERT_HANDLE: frozenset({_P, _N}),
+    Action.ADVERSE_EVENT_RECORD: frozenset({_P, _N}),
+    Action.ADVERSE_EVENT_REPORT: frozenset({_P, _C}),
+    Action.COURSE_HOLD: frozenset({_P, _C}),
+    Action.SESSION_DISCHARGE: frozenset({_P, _N}),
+    Action.REPORT_READ: frozenset({_P, _N, _L, _C, _U}),
+    Action.DATA_EXPORT: frozenset({_C, _U}),
 }
 """Action → roles allowed. Every action appears exactly once."""
 

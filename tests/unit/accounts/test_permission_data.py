@@ -16,6 +16,9 @@ def test_auditor_only_reads() -> None:
         Action.PATIENT_READ,
         Action.AUDIT_READ,
         Action.AUDIT_EXPORT,
+        Action.LOT_READ,
+        Action.REPORT_READ,
+        Action.DATA_EXPORT,
     }
 
 
