@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     )
     demo_password: str = DEFAULT_DEMO_PASSWORD
     protocols_dir: Path = PROTOCOLS_DIR
+    information_dir: Path | None = Field(
+        default=None,
+        description="The clinic's own patient-information files (<lang>/leaflet.md, "
+        "<lang>/contact.md); they replace or add to the shipped leaflets.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     access_log: bool = Field(

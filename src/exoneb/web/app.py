@@ -29,6 +29,7 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.assessment import pages as assessment_pages
     from exoneb.audit_trail import api as audit_api
     from exoneb.audit_trail import pages as audit_pages
+    from exoneb.information import pages as information_pages
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
     from exoneb.protocols import api as protocols_api
@@ -37,6 +38,7 @@ def routers() -> list[tuple[str, APIRouter]]:
 
     api = [accounts_api, patients_api, protocols_api, sessions_api, assessment_api, audit_api]
     pages = [accounts_pages, patients_pages, sessions_pages, assessment_pages, audit_pages]
+    pages.append(information_pages)
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

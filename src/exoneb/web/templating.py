@@ -26,6 +26,7 @@ TEMPLATE_DIRS = [
     _SRC / "sessions" / "templates",
     _SRC / "assessment" / "templates",
     _SRC / "audit_trail" / "templates",
+    _SRC / "information" / "templates",
 ]
 HTMX_FILE = "htmx-2.0.11.min.js"
 DISCLAIMER = (

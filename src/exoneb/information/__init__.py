@@ -1,0 +1,1 @@
+"""Patient information: the public page and printable leaflet about the therapy."""
