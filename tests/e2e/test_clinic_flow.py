@@ -56,6 +56,7 @@ def test_nurse_and_physician_flow(server: str, browser: Any) -> None:
     consent = page.locator("#consent form").last
     consent.get_by_label("Consent document version").fill("ICF v1.0")
     consent.get_by_label("Date consent was given").fill("2026-01-05")
+    consent.get_by_label("Patient information leaflet given").select_option("en")
     consent.get_by_role("button", name="Record consent").click()
     page.locator("#consent .status.ok", has_text="Current consent").wait_for()
 

@@ -156,7 +156,7 @@ def test_refused_page_action_is_403_page(world: World) -> None:
     response = _form(
         pharmacist,
         f"/patients/{patient_id}/consents",
-        {"document_version": "2", "consent_date": "2026-01-05"},
+        {"document_version": "2", "consent_date": "2026-01-05", "leaflet_language": "en"},
     )
     assert response.status_code == 403
     assert "Pharmacist / lab" in response.text

@@ -82,7 +82,9 @@ def list_consents(patient_id: int, auth: AuthDep) -> list[ConsentRead]:
 def add_consent(patient_id: int, data: ConsentCreate, auth: AuthDep) -> ConsentRead:
     """Record consent you obtained."""
     with auth.action() as ctx:
-        consent = service.record_consent(ctx=ctx, patient_id=patient_id, data=data)
+        consent = service.record_consent(
+            ctx=ctx, patient_id=patient_id, data=data, settings=auth.state.settings
+        )
         return ConsentRead.model_validate(consent)
 
 
@@ -93,7 +95,9 @@ def amend_consent(consent_id: int, data: ConsentAmend, auth: AuthDep) -> Consent
     """Correct a consent by amendment (a new version; the old one stays, superseded)."""
     with auth.action() as ctx:
         return ConsentRead.model_validate(
-            service.amend_consent(ctx=ctx, consent_id=consent_id, data=data)
+            service.amend_consent(
+                ctx=ctx, consent_id=consent_id, data=data, settings=auth.state.settings
+            )
         )
 
 

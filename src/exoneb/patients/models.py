@@ -9,10 +9,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exoneb.core.db import Base, UTCDateTime
+
+LEAFLET_ALL_OR_NONE = (
+    "(leaflet_language IS NULL AND leaflet_version IS NULL AND leaflet_sha256 IS NULL) OR "
+    "(leaflet_language IS NOT NULL AND leaflet_version IS NOT NULL "
+    "AND leaflet_sha256 IS NOT NULL)"
+)
+"""A consent names its leaflet completely or not at all (also checked by the database)."""
 
 
 class Patient(Base):
@@ -49,9 +65,15 @@ class Consent(Base):
     Consent rows are never edited: a correction is an amendment, a new row
     pointing at the one it ``supersedes`` (which keeps its content, its
     signatures and the status ``superseded``).
+
+    ``leaflet_*`` name the patient-information leaflet the patient was given
+    (``exoneb.information``): its language, version and the SHA-256 of its
+    text, so the record shows exactly which wording they read. All three are
+    set together, or none (consents recorded before leaflets existed).
     """
 
     __tablename__ = "consent"
+    __table_args__ = (CheckConstraint(LEAFLET_ALL_OR_NONE, name="leaflet_all_or_none"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -64,6 +86,9 @@ class Consent(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"))
     amended_by: Mapped[str | None] = mapped_column(String(200))
+    leaflet_language: Mapped[str | None] = mapped_column(String(20))
+    leaflet_version: Mapped[str | None] = mapped_column(String(20))
+    leaflet_sha256: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)

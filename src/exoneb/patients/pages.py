@@ -14,11 +14,12 @@ from starlette.responses import RedirectResponse, Response
 
 from exoneb.accounts.service import SIGNATURE_MEANINGS
 from exoneb.core.errors import DomainError, DuplicateRecord, InvalidInput
+from exoneb.information import service as information
 from exoneb.patients import service
 from exoneb.patients.schemas import (
     CareCreate,
     ConsentAmend,
-    ConsentCreate,
+    ConsentForm,
     EnrolmentCreate,
     PatientCreate,
     PatientUpdate,
@@ -101,6 +102,7 @@ def patient_page(
             "enrolments": service.enrolments(ctx=ctx, patient_id=patient_id),
             "sessions": sessions.sessions_of(ctx=ctx, patient_id=patient_id),
             "protocols": list(registry.load_all(auth.state.settings.protocols_dir).values()),
+            "leaflets": information.choices(settings=auth.state.settings),
             "meanings": SIGNATURE_MEANINGS,
             "state_labels": STATE_LABELS,
             "today": ctx.clock.now().date().isoformat(),
@@ -207,8 +209,10 @@ def add_consent(request: Request, patient_id: int, auth: AuthDep, form: FormDep)
         patient_id,
         "consent",
         form,
-        ConsentCreate,
-        lambda ctx, data: service.record_consent(ctx=ctx, patient_id=patient_id, data=data),
+        ConsentForm,
+        lambda ctx, data: service.record_consent(
+            ctx=ctx, patient_id=patient_id, data=data, settings=auth.state.settings
+        ),
     )
 
 
@@ -263,7 +267,9 @@ def amend_consent(
         f"amend-{consent_id}",
         form,
         ConsentAmend,
-        lambda ctx, data: service.amend_consent(ctx=ctx, consent_id=consent_id, data=data),
+        lambda ctx, data: service.amend_consent(
+            ctx=ctx, consent_id=consent_id, data=data, settings=auth.state.settings
+        ),
     )
 
 

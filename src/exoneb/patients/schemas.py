@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -97,6 +104,19 @@ class ConsentCreate(BaseModel):
 
     document_version: ShortText = Field(description="Version of the consent document signed.")
     consent_date: date
+    leaflet_language: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Language of the patient-information leaflet the patient received "
+        "(e.g. 'en'); its version and SHA-256 are recorded with the consent. "
+        "An amendment without it keeps the leaflet of the record it corrects.",
+    )
+    leaflet_version: str | None = Field(
+        default=None,
+        max_length=20,
+        description="The leaflet version the patient was shown; refused (409) when the "
+        "leaflet has changed since.",
+    )
 
     @field_validator("consent_date")
     @classmethod
@@ -105,6 +125,23 @@ class ConsentCreate(BaseModel):
         if value > date.today():
             raise ValueError("The consent date cannot be in the future.")
         return value
+
+    @model_validator(mode="after")
+    def _version_needs_language(self) -> ConsentCreate:
+        """A leaflet version means nothing without the language it is in."""
+        if self.leaflet_version is not None and self.leaflet_language is None:
+            raise ValueError("Choose the language of the leaflet the patient received.")
+        return self
+
+
+class ConsentForm(ConsentCreate):
+    """Consent recorded on the patient page, where staff must say which leaflet was given.
+
+    (The API keeps ``leaflet_language`` optional so older clients still work;
+    such consents show the leaflet as "not recorded".)
+    """
+
+    leaflet_language: str = Field(max_length=20)
 
 
 class ConsentAmend(ConsentCreate):
@@ -127,6 +164,9 @@ class ConsentRead(BaseModel):
     status_reason: str | None
     supersedes_id: int | None = None
     amended_by: str | None = None
+    leaflet_language: str | None = None
+    leaflet_version: str | None = None
+    leaflet_sha256: str | None = None
     version: int
 
 

@@ -22,6 +22,7 @@ from exoneb.core import audit
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.core.errors import DuplicateRecord, InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.information import service as information
 from exoneb.patients.models import Consent, Enrolment, Patient, PrescribedCare
 from exoneb.patients.schemas import (
     CareCreate,
@@ -208,12 +209,42 @@ def search_patients(*, ctx: Ctx, query: str = "", limit: int = 50) -> Sequence[P
 # --- consent -----------------------------------------------------------------------------
 
 
-def record_consent(*, ctx: Ctx, patient_id: int, data: ConsentCreate) -> Consent:
-    """Record informed consent taken by the current user."""
+_LEAFLET_FIELDS = ("leaflet_language", "leaflet_version", "leaflet_sha256")
+
+
+def _leaflet_fields(settings: Settings | None, data: ConsentCreate) -> dict[str, str | None]:
+    """The leaflet columns for a consent: the leaflet named in ``data``, exactly as it is now.
+
+    The hash is taken from the files at the moment of recording, so the record
+    proves which wording was on offer even if the files change later.
+    """
+    if data.leaflet_language is None:
+        return dict.fromkeys(_LEAFLET_FIELDS)
+    if settings is None:  # a programming error: the clinic's leaflet folder is in the settings
+        raise TypeError("Recording a leaflet with a consent needs the settings.")
+    leaflet = information.leaflet_given(
+        settings=settings, language=data.leaflet_language, version=data.leaflet_version
+    )
+    return {
+        "leaflet_language": leaflet.language,
+        "leaflet_version": leaflet.version,
+        "leaflet_sha256": leaflet.sha256,
+    }
+
+
+def record_consent(
+    *, ctx: Ctx, patient_id: int, data: ConsentCreate, settings: Settings | None = None
+) -> Consent:
+    """Record informed consent taken by the current user, with the leaflet the patient got.
+
+    ``settings`` locate the clinic's leaflet files; they are needed only when
+    ``data`` names a leaflet.
+    """
     authorize(ctx=ctx, action=Action.CONSENT_RECORD)
     patient = active_patient(ctx, patient_id)
     if data.consent_date > ctx.clock.now().date():
         raise InvalidInput("The consent date cannot be in the future.", field="consent_date")
+    leaflet = _leaflet_fields(settings, data)
     consent = Consent(
         patient_id=patient.id,
         document_version=data.document_version,
@@ -222,6 +253,7 @@ def record_consent(*, ctx: Ctx, patient_id: int, data: ConsentCreate) -> Consent
         taken_by=ctx.actor.full_name or ctx.actor.username,
         recorded_at=ctx.clock.now(),
         status="active",
+        **leaflet,
     )
     ctx.db.add(consent)
     ctx.db.flush()
@@ -236,6 +268,7 @@ def record_consent(*, ctx: Ctx, patient_id: int, data: ConsentCreate) -> Consent
             "document_version": consent.document_version,
             "consent_date": consent.consent_date,
             "taken_by": consent.taken_by,
+            **leaflet,
         },
     )
     return consent
@@ -266,11 +299,14 @@ def withdraw_consent(*, ctx: Ctx, consent_id: int, reason: str, void: bool = Fal
     return consent
 
 
-def amend_consent(*, ctx: Ctx, consent_id: int, data: ConsentAmend) -> Consent:
+def amend_consent(
+    *, ctx: Ctx, consent_id: int, data: ConsentAmend, settings: Settings | None = None
+) -> Consent:
     """Correct a consent record by amendment: a new row supersedes it; the old one stays.
 
     Consent records are never edited in place, so a signature on the old row
     keeps verifying against exactly what was signed; the new row needs its own.
+    An amendment that names no leaflet keeps the leaflet of the row it corrects.
     """
     authorize(ctx=ctx, action=Action.CONSENT_RECORD)
     old = ctx.db.get(Consent, consent_id)
@@ -284,6 +320,11 @@ def amend_consent(*, ctx: Ctx, consent_id: int, data: ConsentAmend) -> Consent:
     if data.consent_date > ctx.clock.now().date():
         raise InvalidInput("The consent date cannot be in the future.", field="consent_date")
     who = ctx.actor.full_name or ctx.actor.username
+    leaflet = (
+        _leaflet_fields(settings, data)
+        if data.leaflet_language is not None
+        else {name: getattr(old, name) for name in _LEAFLET_FIELDS}
+    )
     new = Consent(
         patient_id=old.patient_id,
         document_version=data.document_version,
@@ -295,6 +336,7 @@ def amend_consent(*, ctx: Ctx, consent_id: int, data: ConsentAmend) -> Consent:
         supersedes_id=old.id,
         amended_by=who,
         status_reason=data.reason,
+        **leaflet,
     )
     old.status, old.status_reason = "superseded", f"Amended by {who}: {data.reason}"
     ctx.db.add(new)
@@ -310,12 +352,14 @@ def amend_consent(*, ctx: Ctx, consent_id: int, data: ConsentAmend) -> Consent:
             "consent_id": old.id,
             "document_version": old.document_version,
             "consent_date": old.consent_date,
+            **{name: getattr(old, name) for name in _LEAFLET_FIELDS},
         },
         after={
             "consent_id": new.id,
             "document_version": new.document_version,
             "consent_date": new.consent_date,
             "supersedes_id": old.id,
+            **leaflet,
         },
         reason=data.reason,
     )
@@ -498,14 +542,21 @@ def active_patient(ctx: Ctx, patient_id: int) -> Patient:
 
 
 def consent_content(consent: Consent) -> dict[str, Any]:
-    """The fields a consent signature covers (status changes do not invalidate it)."""
-    return {
+    """The fields a consent signature covers (status changes do not invalidate it).
+
+    The leaflet fields are covered when the consent has them; leaving them out
+    otherwise keeps signatures made before leaflets were recorded valid.
+    """
+    content: dict[str, Any] = {
         "consent_id": consent.id,
         "patient_id": consent.patient_id,
         "document_version": consent.document_version,
         "consent_date": consent.consent_date.isoformat(),
         "taken_by_id": consent.taken_by_id,
     }
+    if consent.leaflet_sha256 is not None:
+        content.update({name: getattr(consent, name) for name in _LEAFLET_FIELDS})
+    return content
 
 
 def sign_consent(
