@@ -27,6 +27,7 @@ def _register() -> None:
         database,
         demo,
         dose,
+        information,
         server,
         spirometry,
         users,

@@ -118,7 +118,8 @@ def _seed_patients(ctx: Ctx, settings: Settings) -> None:
     patients.record_consent(
         ctx=ctx,
         patient_id=ada.id,
-        data=ConsentCreate(document_version="ICF v1.0", consent_date=today),
+        data=ConsentCreate(document_version="ICF v1.0", consent_date=today, leaflet_language="en"),
+        settings=settings,
     )
     enrolment = patients.enrol(
         ctx=ctx,
@@ -168,7 +169,8 @@ def _seed_patients(ctx: Ctx, settings: Settings) -> None:
     patients.record_consent(
         ctx=ctx,
         patient_id=lister.id,
-        data=ConsentCreate(document_version="ICF v1.0", consent_date=today),
+        data=ConsentCreate(document_version="ICF v1.0", consent_date=today, leaflet_language="en"),
+        settings=settings,
     )
 
     patients.create_patient(
