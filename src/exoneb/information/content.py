@@ -65,7 +65,7 @@ class Labels(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     contents: str = Field(default="Contents", max_length=60)
-    languages: str = Field(default="Other languages", max_length=60)
+    languages: str = Field(default="Languages", max_length=60)
     version: str = Field(default="Version", max_length=60)
     download: str = Field(default="Print or download this leaflet (PDF)", max_length=120)
 
