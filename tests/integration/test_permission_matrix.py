@@ -26,6 +26,7 @@ from exoneb.core.context import Ctx
 from exoneb.core.errors import PermissionDenied, RuleViolation
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, PatientUpdate
+from exoneb.reports import service as reports
 from exoneb.sessions import service as sessions
 from exoneb.sessions.rules import State
 from exoneb.sessions.schemas import SessionPlan
@@ -126,6 +127,10 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
     Action.AUDIT_READ: lambda ctx, w, p: audit_trail.search(ctx=ctx, flt=AuditFilter(limit=5)),
     Action.AUDIT_EXPORT: lambda ctx, w, p: audit_trail.export_csv(
         ctx=ctx, flt=AuditFilter(limit=5)),
+    Action.REPORT_READ: lambda ctx, w, p: reports.session_report(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"]),
+    Action.DATA_EXPORT: lambda ctx, w, p: reports.export_csv(
+        ctx=ctx, settings=w.settings, table="sessions", protocol_id="demo-exo-01"),
 }  # fmt: skip
 
 
@@ -149,8 +154,6 @@ PENDING: frozenset[Action] = frozenset({
     Action.ADVERSE_EVENT_REPORT,
     Action.COURSE_HOLD,
     Action.SESSION_DISCHARGE,
-    Action.REPORT_READ,
-    Action.DATA_EXPORT,
 })  # fmt: skip
 CHECKED = [a for a in Action if a not in PENDING]
 
@@ -202,6 +205,8 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.ASSESSMENT_AMEND: ("assessment.amend",),
     Action.AUDIT_READ: (),
     Action.AUDIT_EXPORT: ("audit.export",),
+    Action.REPORT_READ: ("report.session",),
+    Action.DATA_EXPORT: ("export.csv",),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 

@@ -24,7 +24,7 @@ from exoneb.core.clock import as_utc
 from exoneb.core.context import Ctx
 from exoneb.core.errors import NotFound, RuleViolation, StaleEdit
 from exoneb.patients import service as patients
-from exoneb.patients.models import PrescribedCare
+from exoneb.patients.models import Patient, PrescribedCare
 from exoneb.sessions import rules
 from exoneb.sessions.models import SessionTransition, TherapySession
 from exoneb.sessions.rules import SessionFacts, State
@@ -153,6 +153,19 @@ def sessions_of(*, ctx: Ctx, patient_id: int) -> Sequence[TherapySession]:
         select(TherapySession)
         .where(TherapySession.patient_id == patient_id)
         .order_by(TherapySession.planned_for.desc(), TherapySession.id.desc())
+    ).all()
+
+
+def sessions_in_protocol(*, ctx: Ctx, protocol_id: str) -> Sequence[TherapySession]:
+    """A protocol's sessions at the user's site, oldest planned first (reports and exports).
+
+    No permission check or audit: the calling report or export does both.
+    """
+    return ctx.db.scalars(
+        select(TherapySession)
+        .join(Patient, Patient.id == TherapySession.patient_id)
+        .where(TherapySession.protocol_id == protocol_id, Patient.site_id == ctx.actor.site_id)
+        .order_by(TherapySession.planned_for, TherapySession.id)
     ).all()
 
 
