@@ -33,12 +33,16 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
     from exoneb.protocols import api as protocols_api
+    from exoneb.reports import api as reports_api
+    from exoneb.reports import pages as reports_pages
     from exoneb.sessions import api as sessions_api
     from exoneb.sessions import pages as sessions_pages
 
     api = [accounts_api, patients_api, protocols_api, sessions_api, assessment_api, audit_api]
     pages = [accounts_pages, patients_pages, sessions_pages, assessment_pages, audit_pages]
     pages.append(information_pages)
+    api.append(reports_api)
+    pages.append(reports_pages)
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

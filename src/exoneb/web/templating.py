@@ -27,6 +27,7 @@ TEMPLATE_DIRS = [
     _SRC / "assessment" / "templates",
     _SRC / "audit_trail" / "templates",
     _SRC / "information" / "templates",
+    _SRC / "reports" / "templates",
 ]
 HTMX_FILE = "htmx-2.0.11.min.js"
 DISCLAIMER = (
