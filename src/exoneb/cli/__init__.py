@@ -27,6 +27,7 @@ def _register() -> None:
         database,
         demo,
         dose,
+        export,
         information,
         server,
         spirometry,
