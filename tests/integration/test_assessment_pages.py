@@ -118,3 +118,84 @@ def test_scales_from_the_page(world: World) -> None:
     bad = _form(nurse, f"{url}/scales", {"version": _version(page), "cat_cough": "9"})
     assert bad.status_code == 422
     assert "Nothing was saved" in bad.text
+
+
+def _started(world: World) -> tuple[Staff, str, str]:
+    _, session_id = planned_session(world)
+    nurse = login(app_for(world), world, Role.NURSE)
+    url = f"/sessions/{session_id}/assessment"
+    _form(nurse, f"{url}/start", {})
+    return nurse, url, _version(nurse.client.get(url).text)
+
+
+def _manoeuvre(i: int, fev1: str, fvc: str, *, acceptable: bool = True) -> dict[str, str]:
+    row = {f"manoeuvres.{i}.fev1_l": fev1, f"manoeuvres.{i}.fvc_l": fvc}
+    if acceptable:
+        for flag in ("fev1_acceptable", "fvc_acceptable", "fev1_usable", "fvc_usable"):
+            row[f"manoeuvres.{i}.{flag}"] = "on"
+    return row
+
+
+def test_manoeuvres_from_the_page_give_the_quality_grade(world: World) -> None:
+    nurse, url, version = _started(world)
+    # three acceptable manoeuvres, best two FEV1 and FVC within 0.150 L → grade A (ATS/ERS 2019)
+    rows = {**_manoeuvre(0, "2.10", "3.00"), **_manoeuvre(1, "2.05", "2.95"),
+            **_manoeuvre(2, "2.00", "2.90")}  # fmt: skip
+    done = _form(
+        nurse,
+        f"{url}/spirometry",
+        {"version": version, "kind": "pre", "fev1_l": "2.10", "fvc_l": "3.00", **rows},
+    )
+    assert done.status_code == 303, done.text[:800]
+    page = nurse.client.get(url).text
+    assert "FEV1 <strong>A</strong>, FVC <strong>A</strong>" in page
+    assert "from 3 manoeuvres" in page
+    with world.factory() as db:
+        entry = db.scalars(select(SpirometryEntry)).one()
+        assert entry.manoeuvres is not None
+        assert [m["fev1_l"] for m in entry.manoeuvres] == [2.10, 2.05, 2.00]
+
+
+def test_unticked_boxes_are_a_no_and_a_half_row_is_refused_at_its_input(world: World) -> None:
+    nurse, url, version = _started(world)
+    one_not_acceptable = {**_manoeuvre(0, "2.10", "3.00"),
+                          **_manoeuvre(1, "1.60", "2.40", acceptable=False)}  # fmt: skip
+    done = _form(nurse, f"{url}/spirometry", {"version": version, "kind": "pre",
+                                              "fev1_l": "2.10", "fvc_l": "3.00",
+                                              **one_not_acceptable})  # fmt: skip
+    assert done.status_code == 303, done.text[:800]
+    with world.factory() as db:
+        stored = db.scalars(select(SpirometryEntry)).one().manoeuvres
+    assert stored is not None
+    assert stored[1]["fev1_acceptable"] is False
+    assert stored[1]["fvc_usable"] is False
+    page = nurse.client.get(url).text
+    half = _form(nurse, f"{url}/spirometry", {"version": _version(page), "kind": "pre",
+                                              "fev1_l": "2.10", "fvc_l": "3.00",
+                                              "manoeuvres.0.fev1_l": "2.1"})  # fmt: skip
+    assert half.status_code == 422
+    assert 'id="e-manoeuvres.0.fvc_l"' in half.text
+    assert 'value="2.1"' in half.text  # what was typed comes back
+
+
+def test_six_minute_walk_from_the_page(world: World) -> None:
+    nurse, url, version = _started(world)
+    walk = {"walk.distance_m": "420", "walk.oxygen_source": "room_air",
+            "walk.spo2_baseline_percent": "96", "walk.spo2_nadir_percent": "91",
+            "walk.borg_before": "0.5", "walk.borg_after": "3"}  # fmt: skip
+    done = _form(nurse, f"{url}/scales", {"version": version, **walk})
+    assert done.status_code == 303, done.text[done.text.find("Nothing was saved") :][:400]
+    page = nurse.client.get(url).text
+    assert "6MWD 420.0 m" in page
+    assert "SpO2 nadir 91.0 %" in page
+    no_distance = _form(nurse, f"{url}/scales", {"version": _version(page),
+                                                 "walk.spo2_nadir_percent": "90"})  # fmt: skip
+    assert no_distance.status_code == 422
+    assert 'id="e-walk.distance_m"' in no_distance.text
+    bad_borg = _form(
+        nurse,
+        f"{url}/scales",
+        {"version": _version(page), "walk.distance_m": "400", "walk.borg_after": "3.5"},
+    )
+    assert bad_borg.status_code == 422
+    assert 'id="e-walk.borg_after"' in bad_borg.text

@@ -28,6 +28,7 @@ from exoneb.assessment.schemas import (
     Versioned,
     VitalsIn,
 )
+from exoneb.assessment.spirometry_terms import Ethnicity
 from exoneb.core.context import Ctx
 from exoneb.core.errors import DomainError, InvalidInput
 from exoneb.web.deps import Auth, AuthDep, FormDep
@@ -61,6 +62,8 @@ def _page(
         "may_sign": auth.can(Action.ASSESSMENT_SIGN),
         "may_override": auth.can(Action.ASSESSMENT_OVERRIDE),
         "may_amend": auth.can(Action.ASSESSMENT_AMEND),
+        "manoeuvre_rows": MANOEUVRE_ROWS,
+        "ethnicities": [(e.value, e.value.replace("-", " ").capitalize()) for e in Ethnicity],
     }  # fmt: skip
     return render(request, "assessment/page.html", context, auth=auth, status_code=status_code)
 
@@ -113,11 +116,38 @@ def start(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Re
     )
 
 
+MANOEUVRE_ROWS = 8
+"""ATS/ERS 2019 allows up to eight manoeuvres per test; the form offers that many rows."""
+_MANOEUVRE_FLAGS = ("fev1_acceptable", "fvc_acceptable", "fev1_usable", "fvc_usable")
+
+
+def _spirometry_data(form: Mapping[str, str]) -> dict[str, Any]:
+    """The spirometry form as :class:`SpirometryIn` data.
+
+    Manoeuvre rows are named ``manoeuvres.<i>.<field>`` so a validation error's
+    location (``manoeuvres.0.fev1_l``) is the name of the input it belongs to.
+    A row counts only when a volume was typed in it; its unticked checkboxes are
+    an explicit "no" (browsers send nothing for them), never a missing value.
+    """
+    data: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("manoeuvres.")}
+    rows: list[dict[str, Any]] = []
+    for i in range(MANOEUVRE_ROWS):
+        prefix = f"manoeuvres.{i}."
+        fev1, fvc = form.get(prefix + "fev1_l", ""), form.get(prefix + "fvc_l", "")
+        if not (fev1 or fvc):
+            continue
+        row: dict[str, Any] = {"fev1_l": fev1 or None, "fvc_l": fvc or None}
+        row.update({flag: form.get(prefix + flag) == "on" for flag in _MANOEUVRE_FLAGS})
+        rows.append(row)
+    data["manoeuvres"] = rows or None
+    return data
+
+
 @router.post("/sessions/{session_id}/assessment/spirometry")
 def spirometry(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
-    """Record a spirometry test; the page shows its z-scores and interpretation."""
+    """Record a spirometry test; the page shows its z-scores, interpretation and quality grade."""
     return _submit(
-        request, auth, session_id, form, SpirometryIn, form,
+        request, auth, session_id, form, SpirometryIn, _spirometry_data(form),
         lambda ctx, d: service.record_spirometry(ctx=ctx, session_id=session_id, data=d),
     )  # fmt: skip
 
@@ -125,7 +155,7 @@ def spirometry(request: Request, session_id: int, auth: AuthDep, form: FormDep) 
 @router.post("/sessions/{session_id}/assessment/spirometry/preview")
 def spirometry_preview(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
     """Scores and interpretation as the values are typed (htmx); nothing is stored."""
-    data, errors = parse(SpirometryIn, form)
+    data, errors = parse(SpirometryIn, _spirometry_data(form))
     preview = None
     if data is not None:
         try:
@@ -148,12 +178,15 @@ def vitals(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> R
 
 @router.post("/sessions/{session_id}/assessment/scales")
 def scales(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
-    """Record the CAT items (by domain) and the mMRC grade."""
+    """Record the CAT items (by domain), the mMRC grade and the six-minute walk."""
     items = {k[4:]: v for k, v in form.items() if k.startswith("cat_") and v != ""}
+    walk = {k[5:]: v for k, v in form.items() if k.startswith("walk.") and v != ""}
     data: dict[str, Any] = {
         "version": form.get("version", ""),
         "mmrc_grade": form.get("mmrc_grade", ""),
         "cat_items": items or None,
+        # the walk counts once anything of it was typed; its distance is then required
+        "walk": walk or None,
     }
     return _submit(
         request, auth, session_id, form, ScalesIn, data,

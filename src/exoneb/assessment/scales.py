@@ -297,7 +297,7 @@ class BorgScore:
     source: str = _BORG_SOURCE
 
 
-def score_borg(value: float) -> BorgScore:
+def score_borg(value: float, field: str = "borg") -> BorgScore:
     """Record a modified Borg dyspnoea rating.
 
     Parameters
@@ -305,6 +305,9 @@ def score_borg(value: float) -> BorgScore:
     value : float
         One of 0, 0.5, 1, 2, …, 10 — the points of the scale (``clinical.md``
         §6.3 lists no other half points).
+    field : str
+        The name the error carries (e.g. ``borg_after`` within a walk test), so
+        a form can show the message next to the right input.
 
     Raises
     ------
@@ -313,11 +316,11 @@ def score_borg(value: float) -> BorgScore:
     """
     allowed = "one of 0, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AssessmentInputError("borg", value, allowed)
+        raise AssessmentInputError(field, value, allowed)
     number = float(value)
     if number not in BORG_ANCHORS:
         hint = "The 6–20 scale is Borg RPE, not the dyspnoea scale." if number > 10 else ""
-        raise AssessmentInputError("borg", value, allowed, hint)
+        raise AssessmentInputError(field, value, allowed, hint)
     return BorgScore(value=number, anchor=BORG_ANCHORS[number])
 
 
@@ -609,8 +612,8 @@ def score_six_minute_walk(
         distance_m=distance,
         spo2_baseline_percent=base,
         spo2_nadir_percent=nadir,
-        borg_before=score_borg(borg_before) if borg_before is not None else None,
-        borg_after=score_borg(borg_after) if borg_after is not None else None,
+        borg_before=None if borg_before is None else score_borg(borg_before, "borg_before"),
+        borg_after=None if borg_after is None else score_borg(borg_after, "borg_after"),
         inspired_oxygen=inspired_oxygen,
         reference=reference,
         notes=tuple(notes),

@@ -399,8 +399,11 @@ def record_scales(*, ctx: Ctx, session_id: int, data: ScalesIn) -> ScalesEntry:
             cat = rules.score_cat(data.cat_items)
         if data.mmrc_grade is not None:
             mmrc = rules.score_mmrc(data.mmrc_grade, data.mmrc_version)
-        if data.walk is not None:
-            w = data.walk
+    except rules.AssessmentInputError as exc:
+        raise _invalid(exc) from exc
+    if data.walk is not None:
+        w = data.walk
+        try:  # the walk's fields are named walk.<field> on forms and in the API
             oxygen = _oxygen(w.oxygen_source, w.oxygen_flow_l_min, None)
             walk = rules.score_six_minute_walk(
                 distance_m=w.distance_m, inspired_oxygen=oxygen, sex=rules.Sex.parse(patient.sex),
@@ -410,8 +413,8 @@ def record_scales(*, ctx: Ctx, session_id: int, data: ScalesIn) -> ScalesEntry:
                 spo2_nadir_percent=w.spo2_nadir_percent, borg_before=w.borg_before,
                 borg_after=w.borg_after,
             )  # fmt: skip
-    except rules.AssessmentInputError as exc:
-        raise _invalid(exc) from exc
+        except rules.AssessmentInputError as exc:
+            raise _invalid(exc, "walk.") from exc
     entry = ctx.db.scalars(select(ScalesEntry).where(ScalesEntry.assessment_id == a.id)).first()
     before = None if entry is None else _scales_view(entry)
     if entry is None:

@@ -20,6 +20,7 @@ _MESSAGES = {
     "datetime_parsing": "Enter a date and time.",
     "datetime_from_date_parsing": "Enter a date and time.",
     "float_parsing": "Enter a number.",
+    "float_type": "Enter a number.",
     "int_parsing": "Enter a whole number.",
     "literal_error": "Choose one of the options.",
     "enum": "Choose one of the options.",
