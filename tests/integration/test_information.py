@@ -302,3 +302,44 @@ def test_api_records_and_returns_the_leaflet(world: World) -> None:
         f"/api/v1/patients/{patient_id}/consents", {**body, "leaflet_version": "1.0"}
     )
     assert version_only.status_code == 422  # type: ignore[attr-defined]
+
+
+def test_patient_page_says_when_the_leaflet_changed_after_consent(
+    world: World, tmp_path: Path
+) -> None:
+    patient_id = _patient(world)
+    with world.action(Role.NURSE) as ctx:
+        patients.record_consent(
+            ctx=ctx,
+            patient_id=patient_id,
+            data=_consent(leaflet_language="en"),
+            settings=world.settings,
+        )
+    nurse = login(app_for(world), world, Role.NURSE)
+    assert "has changed since" not in nurse.client.get(f"/patients/{patient_id}").text
+    clinic = tmp_path / "clinic"
+    shutil.copytree(PACKAGED_DIR / "en", clinic / "en")
+    (clinic / "en" / "contact.md").write_text(
+        "---\nlanguage: en\nversion: '2'\n---\nCall 555 0100.\n", encoding="utf-8"
+    )
+    edited = world.settings.model_copy(update={"information_dir": clinic})
+    app = create_app(edited, clock=world.clock)
+    page = login(app, world, Role.NURSE).client.get(f"/patients/{patient_id}").text
+    assert "the leaflet text has changed since" in page
+
+
+def test_api_lists_the_leaflets_without_login(tmp_path: Path) -> None:
+    listed = _public(tmp_path).get("/api/v1/information/leaflets")
+    assert listed.status_code == 200
+    en, de = listed.json()
+    assert en == {
+        "language": "en",
+        "language_name": "English",
+        "title": "Exosome inhalation therapy",
+        "version": "1.0",
+        "date": "2026-11-29",
+        "sha256": EN.sha256,
+        "page_url": "/information/en",
+        "pdf_url": "/information/en/leaflet.pdf",
+    }
+    assert (de["language"], de["sha256"]) == ("de", DE.sha256)

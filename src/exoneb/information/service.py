@@ -58,22 +58,24 @@ def _checked_language(language: str) -> str:
     return language
 
 
-def choices(*, settings: Settings) -> list[LeafletChoice]:
-    """Every leaflet in its own language (English first): the languages offered."""
+def leaflets(*, settings: Settings) -> list[Leaflet]:
+    """Every leaflet in its own language, English first (no fallbacks)."""
     lib = library(settings)
-    found = []
-    for code in lib.languages():
-        leaflet = lib.exact(code)
-        if leaflet is not None:
-            found.append(
-                LeafletChoice(
-                    language=code,
-                    language_name=leaflet.front.language_name,
-                    version=leaflet.version,
-                    sha256=leaflet.sha256,
-                )
-            )
-    return found
+    found = (lib.exact(code) for code in lib.languages())
+    return [leaflet for leaflet in found if leaflet is not None]
+
+
+def choices(*, settings: Settings) -> list[LeafletChoice]:
+    """The leaflets staff can record as given with a consent."""
+    return [
+        LeafletChoice(
+            language=leaflet.language,
+            language_name=leaflet.front.language_name,
+            version=leaflet.version,
+            sha256=leaflet.sha256,
+        )
+        for leaflet in leaflets(settings=settings)
+    ]
 
 
 def page(*, settings: Settings, language: str) -> LeafletPage:

@@ -29,6 +29,7 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.assessment import pages as assessment_pages
     from exoneb.audit_trail import api as audit_api
     from exoneb.audit_trail import pages as audit_pages
+    from exoneb.information import api as information_api
     from exoneb.information import pages as information_pages
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
@@ -40,6 +41,7 @@ def routers() -> list[tuple[str, APIRouter]]:
 
     api = [accounts_api, patients_api, protocols_api, sessions_api, assessment_api, audit_api]
     pages = [accounts_pages, patients_pages, sessions_pages, assessment_pages, audit_pages]
+    api.append(information_api)
     pages.append(information_pages)
     api.append(reports_api)
     pages.append(reports_pages)
