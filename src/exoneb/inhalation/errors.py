@@ -3,26 +3,29 @@
 Hierarchy (each class has a stable ``code`` the service and the API can map,
 e.g. to a 409 or a 422, without parsing the message)::
 
-    ValueError
+    core.errors.DomainError + ValueError      status 422 unless marked 409
      └── InhalationError                      inhalation.error
          ├── InvalidInput                     inhalation.invalid_input
          ├── UnknownCatalogDevice             device.unknown_catalog_id
          ├── UnknownInterface                 device.unknown_interface
          ├── DeviceKindMismatch               device.kind_mismatch
-         ├── DeviceNotAllowed                 regimen.device_not_allowed
+         ├── DeviceNotAllowed                 regimen.device_not_allowed    409
          ├── UnknownRegimen                   regimen.unknown
          ├── DoseNotAllowed                   regimen.dose_not_allowed
-         ├── RunTransitionRefused             run.transition_refused
+         ├── RunTransitionRefused             run.transition_refused        409
          │   ├── PreparationNotVerified       run.preparation_not_verified
          │   ├── SupervisorAbsent             run.supervisor_absent
          │   └── RunAlreadyStopped            run.already_stopped
          ├── ReasonRequired                   run.reason_required
-         ├── TimeWentBackwards                run.time_went_backwards
+         ├── TimeWentBackwards                run.time_went_backwards       409
          ├── ResidualExceedsFill              run.residual_exceeds_fill
          └── DoseModelRefused                 estimate.model_input_refused
 
-They subclass :class:`ValueError` so that the pure layer stays free of the web
-and database error tree (``core.errors``); the service translates them. Every
+They subclass both :class:`exoneb.core.errors.DomainError` (a plain-Python
+module with no web or database import) and :class:`ValueError`: the web layer
+maps each to its HTTP status without a translation table — 422 when a value
+must be corrected, 409 when the run's state or the regimen forbids the action
+now — while pure callers can keep catching ``ValueError``. Every
 message says what is wrong *and* what to do, because the person reading it is
 beside a patient, not reading code. Nothing is clamped or skipped silently.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from exoneb.core.errors import DomainError
 from exoneb.dosimetry import DosimetryInputError
 
 __all__ = [
@@ -53,7 +57,7 @@ __all__ = [
 ]
 
 
-class InhalationError(ValueError):
+class InhalationError(DomainError, ValueError):
     """Base of every refusal in step 3 (devices, regimens, the run, the dose estimate).
 
     Parameters
@@ -71,10 +75,7 @@ class InhalationError(ValueError):
     """
 
     code: ClassVar[str] = "inhalation.error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status_code = 422
 
 
 class InvalidInput(InhalationError):
@@ -105,6 +106,7 @@ class DeviceNotAllowed(InhalationError):
     """The device type is not allowed for the session's regimen."""
 
     code = "regimen.device_not_allowed"
+    status_code = 409
 
 
 class UnknownRegimen(InhalationError):
@@ -123,6 +125,7 @@ class RunTransitionRefused(InhalationError):
     """The nebulization run cannot do what was asked from its current state."""
 
     code = "run.transition_refused"
+    status_code = 409
 
 
 class PreparationNotVerified(RunTransitionRefused):
@@ -153,6 +156,7 @@ class TimeWentBackwards(InhalationError):
     """An event is timed before the run's last recorded event."""
 
     code = "run.time_went_backwards"
+    status_code = 409
 
 
 class ResidualExceedsFill(InhalationError):
