@@ -70,5 +70,6 @@ def _import_models() -> None:
     import exoneb.accounts.models
     import exoneb.assessment.models
     import exoneb.core.audit
+    import exoneb.inhalation.models
     import exoneb.patients.models
     import exoneb.sessions.models  # noqa: F401

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 import exoneb.accounts.models
 import exoneb.assessment.models
 import exoneb.core.audit
+import exoneb.inhalation.models
 import exoneb.patients.models
 import exoneb.sessions.models  # noqa: F401
 from exoneb.core.db import Base, make_engine
