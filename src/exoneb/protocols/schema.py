@@ -67,6 +67,10 @@ class Arm(BaseModel):
         default=None, gt=0, description="Particles per session, measured by NTA."
     )
     fill_volume_ml: float | None = Field(default=None, gt=0, le=10)
+    regimen: str | None = Field(
+        default=None,
+        description="Inhalation regimen id of this arm (default: the first regimen allowed).",
+    )
     source: str = Field(description="Id of the entry in `sources` that this value cites.")
 
 
@@ -122,6 +126,11 @@ class ProtocolFile(BaseModel):
         for arm in self.arms:
             if arm.source not in known:
                 raise ValueError(f"arm {arm.code} cites unknown source {arm.source!r}")
+            if arm.regimen is not None and arm.regimen not in self.regimens():
+                raise ValueError(
+                    f"arm {arm.code}: regimen {arm.regimen!r} is not allowed by this protocol "
+                    f"({', '.join(sorted(self.regimens()))})"
+                )
         if self.escalation is not None:
             levels = self.escalation.levels
             unknown = [code for code in levels if code not in codes]
@@ -165,6 +174,20 @@ class ProtocolFile(BaseModel):
     def regimens(self) -> Mapping[str, Regimen]:
         """Inhalation: the regimens allowed, by id (all built-in regimens when not narrowed)."""
         return REGIMENS if self.inhalation is None else self.inhalation.regimen_map()
+
+    def arm_regimen(self, code: str) -> Regimen | None:
+        """Inhalation: the regimen an arm is given with (its own, else the first allowed).
+
+        ``None`` when the arm does not exist. Every arm shares the session workflow;
+        the regimen decides the devices allowed and what the loaded dose counts.
+        """
+        arm = self.arm(code)
+        if arm is None:
+            return None
+        regimens = self.regimens()
+        if arm.regimen is not None:
+            return regimens[arm.regimen]
+        return next(iter(regimens.values()))
 
     def schedule_parameters(self) -> ScheduleParameters:
         """Monitoring: the observation schedule."""

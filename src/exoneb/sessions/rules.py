@@ -135,6 +135,14 @@ def _second_person(facts: SessionFacts) -> str | None:
     return "The preparation must be verified by a second person."
 
 
+def _flag(name: str, missing: str) -> Guard:
+    def guard(facts: SessionFacts) -> str | None:
+        return None if facts.flags.get(name) else missing
+
+    guard.__name__ = f"needs_{name}"
+    return guard
+
+
 _GUARDS: dict[tuple[State, State], list[Guard]] = {
     (State.PLANNED, State.ASSESSED): [_needs_signed("assessment", "assessment")],
     # The decision counts only while the assessment it belongs to is signed (an amended,
@@ -149,8 +157,16 @@ _GUARDS: dict[tuple[State, State], list[Guard]] = {
     ],
     (State.CLEARED, State.PREPARED): [_needs_signed("preparation", "dose preparation")],
     (State.PREPARED, State.VERIFIED): [_second_person],
-    (State.VERIFIED, State.INHALING): [_regulatory_gate],
-    (State.INHALING, State.MONITORING): [_needs_signed("inhalation", "inhalation")],
+    # Inhaling means the nebulizer is on, under a trained supervisor recorded as present.
+    (State.VERIFIED, State.INHALING): [
+        _regulatory_gate,
+        _flag("inhalation_supervisor_present", "No trained supervisor is recorded as present."),
+        _flag("inhalation_started", "The nebulization has not been started."),
+    ],
+    (State.INHALING, State.MONITORING): [
+        _flag("inhalation_stopped", "The nebulization has not been stopped."),
+        _needs_signed("inhalation", "inhalation"),
+    ],
     (State.MONITORING, State.DISCHARGED): [_needs_signed("monitoring", "monitoring")],
 }
 

@@ -18,7 +18,12 @@ def facts(state: State, **kw: object) -> SessionFacts:
         "authorisation_active": True,
         "signed_steps": ALL_SIGNED,
         "eligibility": "cleared",
-        "flags": {"verified_by_second_person": True},
+        "flags": {
+            "verified_by_second_person": True,
+            "inhalation_supervisor_present": True,
+            "inhalation_started": True,
+            "inhalation_stopped": True,
+        },
     }
     values.update(kw)
     return SessionFacts(state=state, **values)  # type: ignore[arg-type]
@@ -76,6 +81,16 @@ def test_regulatory_gate_rechecked_before_inhaling() -> None:
     assert rules.check(facts(State.VERIFIED, authorisation_active=False), State.INHALING)
 
 
+def test_inhaling_needs_a_supervisor_and_a_started_run_monitoring_a_stopped_one() -> None:
+    assert rules.check(facts(State.VERIFIED, flags={}), State.INHALING) == [
+        "No trained supervisor is recorded as present.",
+        "The nebulization has not been started.",
+    ]
+    assert rules.check(facts(State.INHALING, flags={}), State.MONITORING) == [
+        "The nebulization has not been stopped."
+    ]
+
+
 def test_second_person_check_before_verified() -> None:
     assert rules.check(facts(State.PREPARED, flags={}), State.VERIFIED)
 
@@ -92,7 +107,7 @@ def test_registered_guard_applies_and_rejects_non_transitions() -> None:
     rules.register_guard(State.CLEARED, State.PREPARED, lot_in_date)
     try:
         assert "The lot is out of date." in rules.check(facts(State.CLEARED), State.PREPARED)
-        flags = {"verified_by_second_person": True, "lot_in_date": True}
+        flags = {**facts(State.CLEARED).flags, "lot_in_date": True}
         assert rules.check(facts(State.CLEARED, flags=flags), State.PREPARED) == []
         with pytest.raises(ValueError, match="not a transition"):
             rules.register_guard(State.PLANNED, State.DISCHARGED, lot_in_date)
