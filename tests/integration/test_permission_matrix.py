@@ -24,6 +24,8 @@ from exoneb.audit_trail.schemas import AuditFilter
 from exoneb.core.audit import AuditEvent
 from exoneb.core.context import Ctx
 from exoneb.core.errors import PermissionDenied, RuleViolation
+from exoneb.inhalation import service as inhalation
+from exoneb.inhalation.schemas import DeviceIn, Versioned
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, PatientUpdate
 from exoneb.reports import service as reports
@@ -33,6 +35,8 @@ from exoneb.sessions.schemas import SessionPlan
 
 from .conftest import PASSWORD, World
 from .factories import enrolment_data, patient_data, planned_session
+from .inhalation_helpers import mesh_device, stand_in
+from .inhalation_helpers import set_up as set_up_inhalation
 from .test_assessment_service import decided as decided_assessment
 from .test_assessment_service import started as started_assessment
 
@@ -62,10 +66,22 @@ def _prepare_assessment(world: World, action: Action) -> Prepared:
     return {"session_id": session_id, "assessment_version": version}
 
 
+def _prepare_inhalation(world: World) -> Prepared:
+    """A verified session (steps 1–2 stood in for) with its run set up, not started."""
+    with stand_in(world) as fake:
+        _, session_id = fake.verified_session(_mrn())
+        version = set_up_inhalation(world, session_id, mesh_device(world))
+    return {"session_id": session_id, "run_version": version}
+
+
 def _prepare(world: World, action: Action) -> Prepared:
     """Fresh records the action works on, created by a physician."""
     if action.value.startswith("assessment."):
         return _prepare_assessment(world, action)
+    if action is Action.INHALATION_SUPERVISE:
+        return _prepare_inhalation(world)
+    if action is Action.DEVICE_MANAGE:
+        return {}
     patient_id, session_id = planned_session(world, _mrn())
     with world.action(Role.PHYSICIAN) as ctx:
         fresh = patients.create_patient(ctx=ctx, data=patient_data(_mrn()))
@@ -131,6 +147,11 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
         ctx=ctx, settings=w.settings, session_id=p["session_id"]),
     Action.DATA_EXPORT: lambda ctx, w, p: reports.export_csv(
         ctx=ctx, settings=w.settings, table="sessions", protocol_id="demo-exo-01"),
+    Action.DEVICE_MANAGE: lambda ctx, w, p: inhalation.register_device(ctx=ctx, data=DeviceIn(
+        make="Aerogen", model="Solo", kind="vibrating-mesh", serial_or_lot=_mrn(),
+        interface="mouthpiece")),
+    Action.INHALATION_SUPERVISE: lambda ctx, w, p: inhalation.record_supervisor(
+        ctx=ctx, session_id=p["session_id"], data=Versioned(version=p["run_version"])),
 }  # fmt: skip
 
 
@@ -145,8 +166,6 @@ PENDING: frozenset[Action] = frozenset({
     Action.INVENTORY_RECORD,
     Action.PREPARATION_RECORD,
     Action.PREPARATION_VERIFY,
-    Action.DEVICE_MANAGE,
-    Action.INHALATION_SUPERVISE,
     Action.OBSERVATION_RECORD,
     Action.OBSERVATION_INGEST,
     Action.ALERT_HANDLE,
@@ -178,6 +197,9 @@ DATA_TABLES = (
     "therapy_session",
     "session_transition",
     "signature",
+    "inhalation_device",
+    "inhalation_run",
+    "inhalation_run_event",
 )
 
 
@@ -207,6 +229,8 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.AUDIT_EXPORT: ("audit.export",),
     Action.REPORT_READ: ("report.session",),
     Action.DATA_EXPORT: ("export.csv",),
+    Action.DEVICE_MANAGE: ("device.register",),
+    Action.INHALATION_SUPERVISE: ("inhalation.supervisor",),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 
