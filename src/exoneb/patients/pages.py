@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from exoneb.accounts.service import SIGNATURE_MEANINGS
 from exoneb.core.errors import DomainError, DuplicateRecord, InvalidInput
 from exoneb.information import service as information
+from exoneb.inhalation import service as inhalation
 from exoneb.patients import service
 from exoneb.patients.schemas import (
     CareCreate,
@@ -101,6 +102,7 @@ def patient_page(
             "care": service.prescribed_care(ctx=ctx, patient_id=patient_id),
             "enrolments": service.enrolments(ctx=ctx, patient_id=patient_id),
             "sessions": sessions.sessions_of(ctx=ctx, patient_id=patient_id),
+            "inhalation_dose": inhalation.cumulative_for(ctx=ctx, patient_id=patient_id).to_dict(),
             "protocols": list(registry.load_all(auth.state.settings.protocols_dir).values()),
             "leaflets": information.choices(settings=auth.state.settings),
             "meanings": SIGNATURE_MEANINGS,

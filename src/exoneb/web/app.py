@@ -31,6 +31,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.audit_trail import pages as audit_pages
     from exoneb.information import api as information_api
     from exoneb.information import pages as information_pages
+    from exoneb.inhalation import api as inhalation_api
+    from exoneb.inhalation import pages as inhalation_pages
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
     from exoneb.protocols import api as protocols_api
@@ -40,11 +42,13 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.sessions import pages as sessions_pages
 
     api = [accounts_api, patients_api, protocols_api, sessions_api, assessment_api, audit_api]
+    api += [inhalation_api]
     pages = [accounts_pages, patients_pages, sessions_pages, assessment_pages, audit_pages]
     api.append(information_api)
     pages.append(information_pages)
     api.append(reports_api)
     pages.append(reports_pages)
+    pages += [inhalation_pages]
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

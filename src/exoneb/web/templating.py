@@ -25,6 +25,7 @@ TEMPLATE_DIRS = [
     _SRC / "patients" / "templates",
     _SRC / "sessions" / "templates",
     _SRC / "assessment" / "templates",
+    _SRC / "inhalation" / "templates",
     _SRC / "audit_trail" / "templates",
     _SRC / "information" / "templates",
     _SRC / "reports" / "templates",
