@@ -20,6 +20,7 @@ from exoneb.cli.common import system_action
 from exoneb.core.clock import SystemClock
 from exoneb.core.config import DEFAULT_DEMO_PASSWORD, Settings, get_settings
 from exoneb.core.context import Ctx
+from exoneb.inhalation import demo as inhalation_demo
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, EnrolmentCreate, PatientCreate
 from exoneb.sessions import service as sessions
@@ -78,6 +79,8 @@ def demo(
         }
     with system_action(accounts.actor_for(users[Role.PHYSICIAN])) as ctx:
         _seed_patients(ctx, settings)
+    with system_action(accounts.actor_for(users[Role.NURSE])) as ctx:
+        inhalation_demo.seed_devices(ctx)
     typer.echo(f"Seeded demo site {DEMO_SITE[1]} with {len(DEMO_STAFF)} staff and 3 patients.")
     print_logins(hint)
 
