@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -13,7 +11,8 @@ from exoneb.accounts.permissions import MATRIX, Action, Role
 
 from .conftest import PASSWORD, World
 from .inhalation_helpers import FILL_ML, StandIn, mesh_device, stand_in
-from .webclient import Staff, app_for, login
+from .test_assessment_pages import _form, _version
+from .webclient import app_for, login
 
 
 @pytest.fixture
@@ -21,16 +20,6 @@ def fake(world: World) -> Iterator[StandIn]:
     """Steps 1–2 stood in for (see inhalation_helpers)."""
     with stand_in(world) as f:
         yield f
-
-
-def _form(staff: Staff, url: str, data: dict[str, str]) -> Any:
-    return staff.client.post(url, data={"csrf_token": staff.csrf, **data}, follow_redirects=False)
-
-
-def _version(html: str) -> str:
-    found = re.search(r'name="version" value="(\d+)"', html)
-    assert found, html[:500]
-    return found.group(1)
 
 
 def test_api_runs_a_session_with_one_pause_to_monitoring(world: World, fake: StandIn) -> None:

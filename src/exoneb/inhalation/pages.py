@@ -18,11 +18,10 @@ from typing import Any, TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
-from exoneb.core.errors import DomainError, InvalidInput
 from exoneb.inhalation import service
 from exoneb.inhalation.schemas import (
     DeviceIn,
@@ -35,7 +34,7 @@ from exoneb.inhalation.schemas import (
     Versioned,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import parse
+from exoneb.web.forms import act_or_show_again, parse
 from exoneb.web.security import POLL_HEADER
 from exoneb.web.templating import render
 
@@ -124,16 +123,15 @@ def _act(
     form: Mapping[str, str],
     run: Callable[[Ctx], object],
 ) -> Response:
-    try:
+    def once() -> None:
         with auth.action() as ctx:
             run(ctx)
-        return RedirectResponse(f"/sessions/{session_id}/inhalation", status_code=303)
-    except InvalidInput as exc:
-        return _page(request, auth, session_id, {exc.field: exc.message}, form, 422)
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        return _page(request, auth, session_id, {"form": exc.message}, form, exc.status_code)
+
+    return act_or_show_again(
+        once,
+        done_url=f"/sessions/{session_id}/inhalation",
+        again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
+    )
 
 
 def _submit(
@@ -144,7 +142,8 @@ def _submit(
     model: type[M],
     run: Callable[[Ctx, M], object],
 ) -> Response:
-    parsed, errors = parse(model, form)
+    # ``form_name`` only tells the page which of two forms with the same fields to mark.
+    parsed, errors = parse(model, {k: v for k, v in form.items() if k != "form_name"})
     if parsed is None:
         return _page(request, auth, session_id, errors, form, 422)
     return _act(request, auth, session_id, form, lambda ctx: run(ctx, parsed))
@@ -255,16 +254,15 @@ def devices(request: Request, auth: AuthDep) -> Response:
 def _device_act(
     request: Request, auth: Auth, form: Mapping[str, str], run: Callable[[Ctx], object]
 ) -> Response:
-    try:
+    def once() -> None:
         with auth.action() as ctx:
             run(ctx)
-        return RedirectResponse("/devices", status_code=303)
-    except InvalidInput as exc:
-        return _devices_page(request, auth, {exc.field: exc.message}, form, 422)
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        return _devices_page(request, auth, {"form": exc.message}, form, exc.status_code)
+
+    return act_or_show_again(
+        once,
+        done_url="/devices",
+        again=lambda errors, status: _devices_page(request, auth, errors, form, status),
+    )
 
 
 @router.post("/devices")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -609,44 +609,52 @@ def start(*, ctx: Ctx, session_id: int, data: Versioned) -> m.InhalationRun:
     return run
 
 
+def _step(
+    ctx: Ctx,
+    session_id: int,
+    version: int,
+    action: str,
+    step: Callable[[rules.InhalationRun, datetime], rules.InhalationRun],
+    *,
+    reason: str | None = None,
+    note: str = "",
+) -> m.InhalationRun:
+    """Pause, resume or stop: replay, apply ``step`` at the server's time, store, audit."""
+    authorize(ctx=ctx, action=Action.INHALATION_SUPERVISE)
+    run, _ = _open_run(ctx, session_id, version)
+    before = run.state
+    _apply(ctx, run, step(_pure(ctx, run), ctx.clock.now()))
+    after: dict[str, Any] = {"state": run.state}
+    if reason is not None:
+        after["reason"] = reason
+    if run.state == rules.RunState.STOPPED.value:
+        after |= {"nebulization_s": run.nebulization_s, "interruption_s": run.interruption_s}
+    _audit(ctx, f"inhalation.{action}", RUN_RECORD, run.id, run.version, run.patient_id,
+           before={"state": before}, after=after, reason=note.strip() or None)  # fmt: skip
+    return run
+
+
 def pause(*, ctx: Ctx, session_id: int, data: PauseIn) -> m.InhalationRun:
     """Interrupt nebulization, with the reason (cough, desaturation, patient request, …)."""
-    authorize(ctx=ctx, action=Action.INHALATION_SUPERVISE)
-    run, _ = _open_run(ctx, session_id, data.version)
-    before = run.state
-    moved = _pure(ctx, run).pause(now=ctx.clock.now(), reason=data.reason, note=data.note)
-    _apply(ctx, run, moved)
-    _audit(ctx, "inhalation.pause", RUN_RECORD, run.id, run.version, run.patient_id,
-           before={"state": before}, after={"state": run.state, "reason": data.reason},
-           reason=data.note.strip() or None)  # fmt: skip
-    return run
+    return _step(
+        ctx, session_id, data.version, "pause",
+        lambda run, now: run.pause(now=now, reason=data.reason, note=data.note),
+        reason=data.reason, note=data.note,
+    )  # fmt: skip
 
 
 def resume(*, ctx: Ctx, session_id: int, data: Versioned) -> m.InhalationRun:
     """Continue after a pause (a stopped run cannot resume)."""
-    authorize(ctx=ctx, action=Action.INHALATION_SUPERVISE)
-    run, _ = _open_run(ctx, session_id, data.version)
-    before = run.state
-    moved = _pure(ctx, run).resume(now=ctx.clock.now())
-    _apply(ctx, run, moved)
-    _audit(ctx, "inhalation.resume", RUN_RECORD, run.id, run.version, run.patient_id,
-           before={"state": before}, after={"state": run.state})  # fmt: skip
-    return run
+    return _step(ctx, session_id, data.version, "resume", lambda run, now: run.resume(now=now))
 
 
 def stop(*, ctx: Ctx, session_id: int, data: StopIn) -> m.InhalationRun:
     """End nebulization, with the reason (output stopped, sputtering, planned time, …)."""
-    authorize(ctx=ctx, action=Action.INHALATION_SUPERVISE)
-    run, _ = _open_run(ctx, session_id, data.version)
-    before = run.state
-    moved = _pure(ctx, run).stop(now=ctx.clock.now(), reason=data.reason, note=data.note)
-    _apply(ctx, run, moved)
-    _audit(ctx, "inhalation.stop", RUN_RECORD, run.id, run.version, run.patient_id,
-           before={"state": before},
-           after={"state": run.state, "reason": data.reason,
-                  "nebulization_s": run.nebulization_s, "interruption_s": run.interruption_s},
-           reason=data.note.strip() or None)  # fmt: skip
-    return run
+    return _step(
+        ctx, session_id, data.version, "stop",
+        lambda run, now: run.stop(now=now, reason=data.reason, note=data.note),
+        reason=data.reason, note=data.note,
+    )  # fmt: skip
 
 
 def record_residual(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.responses import RedirectResponse, Response
 
-from exoneb.core.errors import InvalidInput
+from exoneb.core.errors import DomainError, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,3 +68,26 @@ def parse(model: type[M], form: Mapping[str, str]) -> tuple[M | None, dict[str, 
 def domain_field_error(exc: InvalidInput) -> dict[str, str]:
     """A service's field-level refusal, in the same shape as :func:`field_errors`."""
     return {exc.field: exc.message}
+
+
+def act_or_show_again(
+    run: Callable[[], object],
+    *,
+    done_url: str,
+    again: Callable[[dict[str, str], int], Response],
+) -> Response:
+    """Run a form's action; on success go to ``done_url`` (303), else show the page again.
+
+    ``again(errors, status)`` renders the page with the refusal: a field's message
+    beside the field (422), any other rule or conflict at the top of the form with
+    its own status. 403 and 404 are not form problems and go to the error page.
+    """
+    try:
+        run()
+    except InvalidInput as exc:
+        return again({exc.field: exc.message}, 422)
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        return again({"form": exc.message}, exc.status_code)
+    return RedirectResponse(done_url, status_code=303)
