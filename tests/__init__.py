@@ -1,0 +1,1 @@
+"""exoneb test suite (a regular package, so an installed package named ``tests`` never shadows it)."""
