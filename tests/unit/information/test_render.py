@@ -82,3 +82,17 @@ def test_english_leaflet_reads_at_about_grade_8(
     assert fk <= MAX_GRADE
     assert cli <= MAX_GRADE
     assert ease >= 60  # "plain English" band of the Flesch scale
+
+
+def test_german_translation_reads_at_about_grade_8(capsys: pytest.CaptureFixture[str]) -> None:
+    """The Wiener Sachtextformel gives a German school grade (Pyphen's de dictionary)."""
+    text = plain_sentences(Library().leaflet("de").markdown)
+    textstat.set_lang("de")
+    try:
+        wstf = textstat.wiener_sachtextformel(text, 1)
+        amstad = textstat.flesch_reading_ease(text)  # Amstad's German Flesch scale
+    finally:
+        textstat.set_lang("en")
+    with capsys.disabled():
+        print(f"\nleaflet de: Wiener Sachtextformel {wstf:.1f}, Flesch-Amstad {amstad:.0f}")
+    assert wstf <= MAX_GRADE
