@@ -76,6 +76,14 @@ class Settings(BaseSettings):
                     return "postgresql+psycopg://" + value[len(prefix) :]
         return value
 
+    @field_validator("information_dir")
+    @classmethod
+    def _information_dir_exists(cls, value: Path | None) -> Path | None:
+        """A mistyped folder would otherwise show patients an error page, not the leaflet."""
+        if value is not None and not value.is_dir():
+            raise ValueError(f"EXONEB_INFORMATION_DIR {value} is not a folder")
+        return value
+
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
         """Refuse development-only shortcuts on a real deployment."""

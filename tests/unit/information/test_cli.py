@@ -1,4 +1,4 @@
-"""``exoneb information check`` lists the leaflets or names the broken file."""
+"""``exoneb information check`` and the EXONEB_INFORMATION_DIR setting."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from exoneb.cli import _register, app
-from exoneb.core.config import get_settings
+from exoneb.core.config import Settings, get_settings
 from exoneb.information.content import Library
 
 
@@ -38,3 +39,9 @@ def test_check_names_the_broken_clinic_file(cli: CliRunner, tmp_path: Path) -> N
     result = cli.invoke(app, ["information", "check", "--dir", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{broken}: version: Field required" in result.output
+
+
+def test_a_missing_information_folder_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="is not a folder"):
+        Settings(information_dir=tmp_path / "typo")
+    assert Settings(information_dir=tmp_path).information_dir == tmp_path
