@@ -41,7 +41,7 @@ def enrolment_data(**overrides: object) -> EnrolmentCreate:
     return EnrolmentCreate.model_validate(values)
 
 
-def ready_patient(world: World, mrn: str = "MRN-1") -> tuple[int, int]:
+def ready_patient(world: World, mrn: str = "MRN-1", **enrolment: object) -> tuple[int, int]:
     """A patient with consent, prescribed care and an enrolment: (patient_id, enrolment_id)."""
     with world.action(Role.PHYSICIAN) as ctx:
         patient = patients.create_patient(ctx=ctx, data=patient_data(mrn))
@@ -62,14 +62,17 @@ def ready_patient(world: World, mrn: str = "MRN-1") -> tuple[int, int]:
             data=ConsentCreate(document_version="ICF 1.0", consent_date=date(2026, 1, 2)),
         )
         enrolment = patients.enrol(
-            ctx=ctx, settings=world.settings, patient_id=patient.id, data=enrolment_data()
+            ctx=ctx,
+            settings=world.settings,
+            patient_id=patient.id,
+            data=enrolment_data(**enrolment),
         )
         return patient.id, enrolment.id
 
 
-def planned_session(world: World, mrn: str = "MRN-1") -> tuple[int, int]:
-    """A planned session: (patient_id, session_id)."""
-    patient_id, enrolment_id = ready_patient(world, mrn)
+def planned_session(world: World, mrn: str = "MRN-1", **enrolment: object) -> tuple[int, int]:
+    """A planned session (``enrolment`` overrides the enrolment): (patient_id, session_id)."""
+    patient_id, enrolment_id = ready_patient(world, mrn, **enrolment)
     with world.action(Role.NURSE) as ctx:
         session = sessions.plan_session(
             ctx=ctx,

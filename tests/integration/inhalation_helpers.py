@@ -14,8 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from exoneb.accounts.permissions import Role
+from exoneb.core.config import PROTOCOLS_DIR
 from exoneb.core.context import Ctx
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import DeviceIn, PauseIn, ResidualIn, SetUpIn, StopIn, Versioned
@@ -52,9 +57,13 @@ class StandIn:
         """The verified dose of a known session."""
         return self.doses.get(session_id)
 
-    def verified_session(self, mrn: str | None = None, **dose: object) -> tuple[int, int]:
+    def verified_session(
+        self, mrn: str | None = None, arm_code: str = "DL1", **dose: object
+    ) -> tuple[int, int]:
         """A session moved to *verified* by the real state machine: (patient_id, session_id)."""
-        patient_id, session_id = planned_session(self.world, mrn or f"I-{uuid.uuid4().hex[:8]}")
+        patient_id, session_id = planned_session(
+            self.world, mrn or f"I-{uuid.uuid4().hex[:8]}", arm_code=arm_code
+        )
         now = self.world.clock.now()
         self.doses[session_id] = replace(
             VerifiedDose(
@@ -158,3 +167,18 @@ def stopped_run(fake: StandIn, minutes_running: float = 8.0) -> tuple[int, int]:
     world.clock.advance(timedelta(minutes=minutes_running - 2))
     act(world, "stop", session_id, reason="output_stopped")
     return patient_id, session_id
+
+
+def protocol_with_arms(directory: Path, *arms: dict[str, Any]) -> Path:
+    """The demo protocol with more arms (and their regimens allowed), written to ``directory``."""
+    data = yaml.safe_load((PROTOCOLS_DIR / "demo-exo-01.yaml").read_text("utf-8"))
+    data["arms"].extend(arms)
+    allowed = {r["id"] for r in data["inhalation"]["regimens"]}
+    for arm in arms:
+        if arm.get("regimen") and arm["regimen"] not in allowed:
+            allowed.add(arm["regimen"])
+            data["inhalation"]["regimens"].append(
+                {"id": arm["regimen"], "source": "test protocol [design default]"}
+            )
+    (directory / "demo-exo-01.yaml").write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    return directory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from numpy.testing import assert_allclose
@@ -26,6 +27,7 @@ from .inhalation_helpers import (
     StandIn,
     act,
     mesh_device,
+    protocol_with_arms,
     set_up,
     stand_in,
     stopped_run,
@@ -357,3 +359,42 @@ def _mask(world: World) -> None:
             interface="mask", validated_with_product=False, catalog_id=None, note=None,
         )  # fmt: skip
         inhalation.register_device(ctx=ctx, data=data)
+
+
+PLACEBO_ARM = {"code": "PBO", "label": "Saline placebo, 3 mL", "fill_volume_ml": 3.0,
+               "regimen": "saline-nebulization", "source": "mexvt"}  # fmt: skip
+
+
+def test_saline_arm_shares_the_workflow_with_zero_vesicles(db_url: str, tmp_path: Path) -> None:
+    """A placebo arm (clinical.md §1.1: same vehicle, no particles) runs the same session."""
+    from .conftest import seed_world
+
+    world = seed_world(db_url, protocols_dir=protocol_with_arms(tmp_path, PLACEBO_ARM))
+    try:
+        with stand_in(world) as fake:
+            patient_id, session_id = fake.verified_session(arm_code="PBO", dose_particles=0.0)
+            set_up(world, session_id, mesh_device(world))
+            for name in ("supervisor", "start"):
+                act(world, name, session_id)
+            world.clock.advance(timedelta(minutes=7))
+            act(world, "stop", session_id, reason="output_stopped")
+            act(world, "residual", session_id, residual_ml=0.3)
+            view = _view(world, session_id)
+            with world.action(Role.PHYSICIAN) as ctx:
+                total = inhalation.cumulative_for(ctx=ctx, patient_id=patient_id)
+    finally:
+        world.factory.kw["bind"].dispose()
+    final = view["final"]
+    assert isinstance(final, dict)
+    record = final["record"]
+    assert view["regimen"]["id"] == "saline-nebulization"  # type: ignore[index]
+    assert record["loaded_dose"] == 0.0
+    assert record["particles"]["lung"] == 0.0
+    assert record["particles"]["lung_intact"] is None
+    engine = deposit(nebulizer="aerogen-solo", interface="mouthpiece", fill_ml=FILL_ML,
+                     residual_ml=0.3, **PATIENT, **RELAXED)  # type: ignore[arg-type]  # fmt: skip
+    assert_allclose(record["fractions_of_loaded"]["alveolar"],
+                    engine.to_dict()["fractions_of_loaded"]["alveolar"], rtol=1e-12)  # fmt: skip
+    assert any("Saline arm" in a for a in record["assumptions"])
+    assert total.sessions_counted == 1  # a placebo session counts, with zero vesicles
+    assert total.lung_particles == 0.0

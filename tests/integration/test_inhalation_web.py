@@ -191,3 +191,20 @@ def test_patient_page_shows_the_cumulative_dose(world: World, fake: StandIn) -> 
     page = doctor.client.get(f"/patients/{patient_id}").text
     assert "Estimated inhaled vesicle dose, all sessions" in page
     assert "No final dose estimate recorded yet." in page
+
+
+def test_run_page_warns_of_an_ultrasonic_nebulizer_with_vesicles(
+    world: World, fake: StandIn
+) -> None:
+    _, session_id = fake.verified_session(nebulizer_key="ultrasonic-generic")
+    sonic = mesh_device(world, make="Generic", model="Ultrasonic 1.7 MHz", kind="ultrasonic")
+    with world.action(Role.NURSE) as ctx:
+        from exoneb.inhalation import service
+        from exoneb.inhalation.schemas import SetUpIn
+
+        service.set_up(ctx=ctx, settings=world.settings, session_id=session_id,
+                       data=SetUpIn(device_id=sonic))  # fmt: skip
+    nurse = login(app_for(world), world, Role.NURSE)
+    page = nurse.client.get(f"/sessions/{session_id}/inhalation").text
+    assert 'data-warning="device.heat_sensitive_product"' in page
+    assert "heat-sensitive biological product" in page
