@@ -31,6 +31,7 @@ from integration.inhalation_helpers import (  # type: ignore[import-not-found]
 )
 
 from .conftest import _free_port
+from .test_information_a11y import _violations
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +86,9 @@ def test_run_with_one_pause_ends_in_monitoring_with_the_plot(
     assert "This is a model estimate, not a measurement." in page.text_content("#dose-estimate")
     assert "Close the lips around the mouthpiece" in page.text_content("main")
 
+    serious, everything = _violations(page)  # the set-up page with the preview plot
+    assert serious == [], everything
+
     page.get_by_role("button", name=re.compile("I am supervising")).click()
     page.locator("#run-status strong", has_text=world.users[Role.NURSE].full_name).wait_for()
     page.get_by_role("button", name="Start nebulization").click()
@@ -120,6 +124,8 @@ def test_run_with_one_pause_ends_in_monitoring_with_the_plot(
     plot = page.locator('svg[data-plot="regions"]')
     assert plot.is_visible()
     assert page.locator('svg[data-plot="generations"]').is_visible()
+    serious, everything = _violations(page)  # the signed run with the final plot
+    assert serious == [], everything
 
     page.goto(f"/sessions/{session_id}")
     page.get_by_text("Monitoring").first.wait_for()
