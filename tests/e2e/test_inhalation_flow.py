@@ -3,7 +3,7 @@ page — set-up with the dose preview, supervisor, start, one pause for a cough,
 residual volume, signature — and ends on the monitoring step with the dose plot visible.
 
 The server runs in this process (uvicorn in a thread) so that steps 1–2 can be stood in
-for as in the integration tests (``integration.inhalation_helpers.StandIn``); every move
+for as in the integration tests (``tests.integration.inhalation_helpers.StandIn``); every move
 of the session still goes through the real session service and its guards.
 """
 
@@ -23,13 +23,9 @@ from exoneb.accounts.permissions import Role
 from exoneb.core import migrate
 from exoneb.core.clock import FrozenClock, SystemClock
 from exoneb.web.app import create_app
-from integration.conftest import PASSWORD, World, seed_world  # type: ignore[import-not-found]
-from integration.inhalation_helpers import (  # type: ignore[import-not-found]
-    StandIn,
-    mesh_device,
-    stand_in,
-)
 
+from ..integration.conftest import PASSWORD, World, seed_world
+from ..integration.inhalation_helpers import StandIn, mesh_device, stand_in
 from .conftest import _free_port
 from .test_information_a11y import _violations
 
