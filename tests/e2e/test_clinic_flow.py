@@ -59,6 +59,7 @@ def test_nurse_and_physician_flow(server: str, browser: Any) -> None:
     consent.get_by_label("Patient information leaflet given").select_option("en")
     consent.get_by_role("button", name="Record consent").click()
     page.locator("#consent .status.ok", has_text="Current consent").wait_for()
+    assert page.locator("#consent td", has_text="en, version 1.0").count() == 1
 
     page.get_by_text("Enrol in a protocol").click()
     enrol = page.locator("#enrolment form")
