@@ -1,1 +1,1 @@
-"""exoneb test suite (a regular package, so an installed package named ``tests`` never shadows it)."""
+"""exoneb tests: a regular package, so an installed package named ``tests`` cannot shadow it."""
