@@ -105,7 +105,12 @@ def patient_section(ctx: Ctx, sc: SessionContext) -> Section:
     rows: list[tuple[Cell, ...]] = []
     signatures: list[SignatureLine] = []
     for c in consents:
-        rows.append((c.document_version, c.consent_date.isoformat(), c.taken_by, c.status))
+        leaflet = (
+            f"{c.leaflet_version} ({c.leaflet_language}), SHA-256 {c.leaflet_sha256}"
+            if c.leaflet_version
+            else None
+        )
+        rows.append((c.document_version, c.consent_date.isoformat(), c.taken_by, c.status, leaflet))
         for sig, ok in patients.consent_signatures(ctx=ctx, consent=c):
             signatures.append(signature_line(sig, f"Consent {c.document_version}", ok))
     return Section(
@@ -117,7 +122,8 @@ def patient_section(ctx: Ctx, sc: SessionContext) -> Section:
             Item("Height", p.height_cm, "cm"), Item("Weight", p.weight_kg, "kg"),
         ),
         tables=(Table("Consent records", (Column("Document version"), Column("Consent date"),
-                                          Column("Taken by"), Column("Status")), tuple(rows)),),
+                                          Column("Taken by"), Column("Status"),
+                                          Column("Patient leaflet given")), tuple(rows)),),
         signatures=tuple(signatures),
     )  # fmt: skip
 
