@@ -93,7 +93,8 @@ def register_table(name: str, columns: tuple[ColumnDef, ...], builder: TableBuil
     _BUILDERS[name] = builder
 
 
-def _utc(value: Any) -> str | None:
+def utc(value: Any) -> str | None:
+    """A stored time as ISO 8601 UTC text (None stays None)."""
     return None if value is None else as_utc(value).isoformat()
 
 
@@ -106,7 +107,7 @@ def sessions_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[Row]:
         out.append({
             "session_id": s.id, "patient_id": s.patient_id, "mrn": patient.mrn,
             "protocol_id": s.protocol_id, "protocol_version": s.protocol_version,
-            "arm_code": s.arm_code, "state": s.state, "planned_for_utc": _utc(s.planned_for),
+            "arm_code": s.arm_code, "state": s.state, "planned_for_utc": utc(s.planned_for),
             "abort_reason": s.abort_reason,
             "assessment_status": None if a is None else a.status,
             "eligibility_outcome": None if a is None else a.outcome,
@@ -135,7 +136,7 @@ def observation_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[Row]:
         if a is None:
             continue
         v = assessment.view(ctx=ctx, a=a)
-        when = _utc(v["updated_at"])
+        when = utc(v["updated_at"])
         for kind, test in sorted(v["spirometry"].items()):
             for param in ("fev1", "fvc", "fev1_fvc"):
                 r = (test.get("results") or {}).get(param)

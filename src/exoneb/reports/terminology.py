@@ -156,7 +156,7 @@ checked as required bindings)."""
 
 UCUM_UNITS = frozenset({"L", "mL", "L/s", "L/min", "1", "%", "{z-score}", "/min", "Cel",
                         "mm[Hg]", "cm", "kg", "kg/m2", "m", "{score}", "{grade}",
-                        "mL/min", "{particles}", "min", "s"})  # fmt: skip
+                        "mL/min", "{particles}", "{cells}", "mg", "ug", "min", "s"})  # fmt: skip
 """The UCUM unit codes exoneb exports (interop.md §1.3)."""
 
 UNIT_FOR_CODE: dict[tuple[str, str], str] = {
