@@ -72,4 +72,5 @@ def _import_models() -> None:
     import exoneb.core.audit
     import exoneb.inhalation.models
     import exoneb.patients.models
+    import exoneb.preparation.models
     import exoneb.sessions.models  # noqa: F401

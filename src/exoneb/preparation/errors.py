@@ -29,8 +29,13 @@ e.g. to a 409 or a 422, without parsing the message)::
          ├── EligibilityNotCleared            session.eligibility_not_cleared
          └── VerificationRefused              verification.refused
 
-They subclass :class:`ValueError` so that the pure layer stays free of the web
-and database error tree (``core.errors``); the service translates them. Every
+They subclass the domain error tree of :mod:`exoneb.core.errors` (which
+imports nothing but the standard library, so the pure layer stays free of the
+web and the database): a refusal is a :class:`~exoneb.core.errors.RuleViolation`
+(409), an impossible value an :class:`~exoneb.core.errors.InvalidInput` (422),
+an unknown lot or vial a :class:`~exoneb.core.errors.NotFound` (404), so the
+service lets them through and the web layer answers with the right status.
+They also remain :class:`ValueError` for callers of the pure rules. Every
 message says what is wrong *and* what to do, because the person reading it is
 holding a vial, not a debugger. Nothing is clamped or skipped silently: a
 refusal always raises.
@@ -39,6 +44,8 @@ refusal always raises.
 from __future__ import annotations
 
 from typing import ClassVar
+
+from exoneb.core import errors as core
 
 __all__ = [
     "AppearanceUnacceptable",
@@ -68,7 +75,7 @@ __all__ = [
 ]
 
 
-class PreparationError(ValueError):
+class PreparationError(core.RuleViolation, ValueError):
     """Base of every refusal in step 2 (lots, vials, dose, verification).
 
     Parameters
@@ -86,26 +93,36 @@ class PreparationError(ValueError):
     """
 
     code: ClassVar[str] = "preparation.error"
+    status_code = 409
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        core.RuleViolation.__init__(self, message)
         self.message = message
 
 
-class InvalidInput(PreparationError):
-    """A number or value given to the rules is impossible (zero, negative, naive time)."""
+class InvalidInput(PreparationError, core.InvalidInput):
+    """A number or value given to the rules is impossible (zero, negative, naive time).
+
+    ``field`` names the input for a form when the caller knows it (422).
+    """
 
     code = "preparation.invalid_input"
+    status_code = 422
+
+    def __init__(self, message: str, *, field: str = "input") -> None:
+        super().__init__(message)
+        self.field = field
 
 
-class UnknownRecord(PreparationError):
-    """The lot or vial named is not in the inventory."""
+class UnknownRecord(PreparationError, core.NotFound):
+    """The lot or vial named is not in the inventory (404)."""
 
     code = "inventory.unknown_record"
+    status_code = 404
 
 
-class DuplicateRecord(PreparationError):
-    """A lot with the same identifier was already received."""
+class DuplicateRecord(PreparationError, core.DuplicateRecord):
+    """A lot with the same identifier was already received (409)."""
 
     code = "inventory.duplicate_record"
 

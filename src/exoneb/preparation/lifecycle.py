@@ -6,6 +6,7 @@
                │  ▲                   │
                │  └───quarantine──────┘        (hold a released lot, e.g. after
                ├──reject──▶ rejected             a temperature excursion)
+               ├──recall──▶ recalled           (a recall notice for a held lot)
                └──expire──▶ expired ◀──expire── released
 
     vial:  in_stock ──thaw──▶ thawed ──draw──▶ used
@@ -79,13 +80,19 @@ class VialStatus(StrEnum):
 
 
 LOT_TRANSITIONS: dict[LotStatus, frozenset[LotStatus]] = {
-    LotStatus.QUARANTINE: frozenset({LotStatus.RELEASED, LotStatus.REJECTED, LotStatus.EXPIRED}),
+    LotStatus.QUARANTINE: frozenset(
+        {LotStatus.RELEASED, LotStatus.REJECTED, LotStatus.EXPIRED, LotStatus.RECALLED}
+    ),
     LotStatus.RELEASED: frozenset({LotStatus.RECALLED, LotStatus.QUARANTINE, LotStatus.EXPIRED}),
     LotStatus.REJECTED: frozenset(),
     LotStatus.RECALLED: frozenset(),
     LotStatus.EXPIRED: frozenset(),
 }
-"""Allowed lot moves. Rejected, recalled and expired are final: such a lot is never used."""
+"""Allowed lot moves. Rejected, recalled and expired are final: such a lot is never used.
+
+A recall notice may reach a lot that is in quarantine (held after an excursion, or
+not released yet); it is recorded as recalled so that it can never be released.
+"""
 
 VIAL_TRANSITIONS: dict[VialStatus, frozenset[VialStatus]] = {
     VialStatus.IN_STOCK: frozenset({VialStatus.THAWED, VialStatus.DISCARDED}),

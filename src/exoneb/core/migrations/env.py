@@ -14,6 +14,7 @@ import exoneb.assessment.models
 import exoneb.core.audit
 import exoneb.inhalation.models
 import exoneb.patients.models
+import exoneb.preparation.models
 import exoneb.sessions.models  # noqa: F401
 from exoneb.core.db import Base, make_engine
 
