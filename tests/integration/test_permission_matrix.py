@@ -7,9 +7,10 @@ raises :class:`PermissionDenied`, changes nothing, and leaves exactly one
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,8 @@ from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import DeviceIn, Versioned
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, PatientUpdate
+from exoneb.preparation import service as prep
+from exoneb.preparation.schemas import ExcursionIn, PrepareIn, Reasoned, ReleaseIn, VerifyIn
 from exoneb.reports import service as reports
 from exoneb.sessions import service as sessions
 from exoneb.sessions.rules import State
@@ -37,6 +40,7 @@ from .conftest import PASSWORD, World
 from .factories import enrolment_data, patient_data, planned_session
 from .inhalation_helpers import mesh_device, stand_in
 from .inhalation_helpers import set_up as set_up_inhalation
+from .prep_factories import cleared_session, lot_data, received_lot, released_lot, saline_lot, thaw
 from .test_assessment_service import decided as decided_assessment
 from .test_assessment_service import started as started_assessment
 
@@ -74,6 +78,49 @@ def _prepare_inhalation(world: World) -> Prepared:
     return {"session_id": session_id, "run_version": version}
 
 
+_EARLIER = itertools.count()
+
+
+def _prepare_preparation(world: World, action: Action) -> Prepared:
+    """Lots, vials and doses for the step 2 actions (each lot expires before the last one,
+    so FEFO offers it first in the shared world)."""
+    n = next(_EARLIER)
+    number = f"EV-{uuid.uuid4().hex[:8]}"
+    expiry = datetime(2026, 6, 1, tzinfo=UTC) - timedelta(hours=n)
+    if action is Action.LOT_RECEIVE:
+        return {"lot_number": number}
+    if action is Action.LOT_RELEASE:
+        return {"lot_id": received_lot(world, number, expires_at=expiry), "version": 1}
+    lot_id = released_lot(world, number, expires_at=expiry, vial_count=1)
+    with world.action(Role.PHARMACIST) as ctx:
+        lot = prep.get_lot(ctx=ctx, lot_id=lot_id)
+        vial = prep.vials_of(ctx=ctx, lot_id=lot_id)[0]
+        prepared: Prepared = {"lot_id": lot_id, "version": lot.version, "vial_id": vial.id,
+                              "vial_version": vial.version}  # fmt: skip
+    if action not in (Action.PREPARATION_RECORD, Action.PREPARATION_VERIFY):
+        return prepared
+    saline_id = saline_lot(world, f"NS-{uuid.uuid4().hex[:8]}")
+    session_id = cleared_session(world, _mrn())
+    thaw(world, lot_id)
+    prepared |= {"session_id": session_id, "saline_id": saline_id}
+    if action is Action.PREPARATION_VERIFY:
+        with world.action() as ctx:  # a preparer no verifier in the matrix run is
+            preparer = accounts.get_user_by_username(ctx=ctx, username="preparer")
+            if preparer is None:
+                preparer = accounts.create_user(
+                    ctx=ctx, settings=world.settings, username="preparer",
+                    full_name="Preparing Pharmacist", role="pharmacist", site_id=world.site_id,
+                    password=PASSWORD,
+                )  # fmt: skip
+        with world.action(actor=accounts.actor_for(preparer)) as ctx:
+            p = prep.prepare(
+                ctx=ctx, settings=world.settings, session_id=session_id,
+                data=PrepareIn(saline_lot_id=saline_id, appearance_ok=True, password=PASSWORD),
+            )  # fmt: skip
+            prepared["preparation_version"] = p.version
+    return prepared
+
+
 def _prepare(world: World, action: Action) -> Prepared:
     """Fresh records the action works on, created by a physician."""
     if action.value.startswith("assessment."):
@@ -82,6 +129,8 @@ def _prepare(world: World, action: Action) -> Prepared:
         return _prepare_inhalation(world)
     if action is Action.DEVICE_MANAGE:
         return {}
+    if action.value.split(".")[0] in {"lot", "inventory", "preparation"}:
+        return _prepare_preparation(world, action)
     patient_id, session_id = planned_session(world, _mrn())
     with world.action(Role.PHYSICIAN) as ctx:
         fresh = patients.create_patient(ctx=ctx, data=patient_data(_mrn()))
@@ -152,6 +201,23 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
         interface="mouthpiece")),
     Action.INHALATION_SUPERVISE: lambda ctx, w, p: inhalation.record_supervisor(
         ctx=ctx, session_id=p["session_id"], data=Versioned(version=p["run_version"])),
+    Action.LOT_READ: lambda ctx, w, p: prep.get_lot(ctx=ctx, lot_id=p["lot_id"]),
+    Action.LOT_RECEIVE: lambda ctx, w, p: prep.receive_lot(
+        ctx=ctx, settings=w.settings, data=lot_data(p["lot_number"])),
+    Action.LOT_RELEASE: lambda ctx, w, p: prep.release_lot(
+        ctx=ctx, settings=w.settings, lot_id=p["lot_id"], data=ReleaseIn(
+            version=p["version"], password=PASSWORD)),
+    Action.LOT_RECALL: lambda ctx, w, p: prep.recall_lot(
+        ctx=ctx, lot_id=p["lot_id"], data=Reasoned(version=p["version"], reason="notice")),
+    Action.INVENTORY_RECORD: lambda ctx, w, p: prep.record_storage(
+        ctx=ctx, lot_id=p["lot_id"], data=ExcursionIn(
+            recorded_at=w.clock.now(), temperature_c=-80)),
+    Action.PREPARATION_RECORD: lambda ctx, w, p: prep.prepare(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=PrepareIn(
+            saline_lot_id=p["saline_id"], appearance_ok=True, password=PASSWORD)),
+    Action.PREPARATION_VERIFY: lambda ctx, w, p: prep.verify(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=VerifyIn(
+            version=p["preparation_version"], password=PASSWORD)),
 }  # fmt: skip
 
 
@@ -159,13 +225,6 @@ PENDING: frozenset[Action] = frozenset({
     # Actions whose step package has not landed its service yet. Each package
     # removes its own lines here when it adds runners above — never leave one
     # behind once the service exists.
-    Action.LOT_READ,
-    Action.LOT_RECEIVE,
-    Action.LOT_RELEASE,
-    Action.LOT_RECALL,
-    Action.INVENTORY_RECORD,
-    Action.PREPARATION_RECORD,
-    Action.PREPARATION_VERIFY,
     Action.OBSERVATION_RECORD,
     Action.OBSERVATION_INGEST,
     Action.ALERT_HANDLE,
@@ -200,6 +259,10 @@ DATA_TABLES = (
     "inhalation_device",
     "inhalation_run",
     "inhalation_run_event",
+    "product_lot",
+    "product_vial",
+    "inventory_event",
+    "dose_preparation",
 )
 
 
@@ -231,6 +294,13 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.DATA_EXPORT: ("export.csv",),
     Action.DEVICE_MANAGE: ("device.register",),
     Action.INHALATION_SUPERVISE: ("inhalation.supervisor",),
+    Action.LOT_READ: (),
+    Action.LOT_RECEIVE: ("lot.receive",),
+    Action.LOT_RELEASE: ("record.sign", "lot.release"),
+    Action.LOT_RECALL: ("lot.recall",),
+    Action.INVENTORY_RECORD: ("lot.storage_reading",),
+    Action.PREPARATION_RECORD: ("record.sign", "preparation.prepare"),
+    Action.PREPARATION_VERIFY: ("record.sign", "preparation.verify"),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 

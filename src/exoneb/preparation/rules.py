@@ -14,7 +14,10 @@ job each:
   pre-inhalation checks, second-person verification, use-by;
 - :mod:`~exoneb.preparation.inventory` — an in-memory inventory applying all
   of the above, one event per mutation;
-- :mod:`~exoneb.preparation.errors` — the refusals, each with a stable code.
+- :mod:`~exoneb.preparation.nebulizer` — the catalog nebulizers a dose may be
+  made for, with their fill limits and residual volume;
+- :mod:`~exoneb.preparation.errors` — the refusals, each with a stable code;
+- :func:`prepared_dose_usable` (here) — the session guard on a made dose.
 
 None of them imports the database, the web framework or templates, and none
 reads the clock: every time is an argument (``now``), so the rules are
@@ -91,6 +94,12 @@ from exoneb.preparation.lifecycle import (
     lot_usability_error,
     within_hold,
 )
+from exoneb.preparation.nebulizer import (
+    FILL_LIMITS_SOURCE,
+    NebulizerChoice,
+    nebulizer_choices,
+    nebulizer_fill,
+)
 from exoneb.preparation.release import (
     CertificateOfAnalysis,
     CriterionResult,
@@ -105,9 +114,11 @@ from exoneb.preparation.release import (
     StorageRange,
     evaluate_release,
 )
+from exoneb.sessions.rules import SessionFacts
 
 __all__ = [
     "DEFAULT_VERIFIER_ROLES",
+    "FILL_LIMITS_SOURCE",
     "LOT_TRANSITIONS",
     "VIAL_TRANSITIONS",
     "AppearanceUnacceptable",
@@ -143,6 +154,7 @@ __all__ = [
     "LotTransitionRefused",
     "LotView",
     "MarkerPanel",
+    "NebulizerChoice",
     "NebulizerFill",
     "Outcome",
     "PreparationError",
@@ -178,7 +190,26 @@ __all__ = [
     "hold_deadline",
     "judge_storage",
     "lot_usability_error",
+    "nebulizer_choices",
+    "nebulizer_fill",
     "plan_dose",
     "preparation_use_by",
+    "prepared_dose_usable",
     "within_hold",
 ]
+
+
+def prepared_dose_usable(facts: SessionFacts) -> str | None:
+    """Session guard: the made dose is still in date and neither of its lots is recalled or held.
+
+    The preparation service sets the ``prepared_dose_usable`` flag from its
+    tables; a session without it (no dose, or one that expired or whose lot was
+    recalled after it was made) may not be verified or start inhaling
+    (``reference/clinical.md`` §7: product checks must pass before nebulization).
+    """
+    if facts.flags.get("prepared_dose_usable"):
+        return None
+    return (
+        "The prepared dose is past its use-by or its lot was recalled or quarantined; "
+        "discard it and prepare a new dose."
+    )

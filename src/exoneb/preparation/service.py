@@ -1,0 +1,1519 @@
+"""Step 2 actions: receive and release lots, keep the vial inventory, prepare and verify doses.
+
+Each function checks the permission, applies the pure rules of
+:mod:`exoneb.preparation.rules`, writes its rows, an inventory event where a
+lot or a vial moves, and one audit row, all inside the caller's transaction
+(``ctx.db``). The rules raise the domain errors themselves (they are part of
+``core.errors``), so a refusal rolls everything back and reaches the user as a
+409 or 422 with the sentence the rule wrote.
+
+Concurrency. Two preparations must never draw the same vial or the same
+volume. Every vial row that an action is about to change is read with
+``SELECT … FOR UPDATE`` (PostgreSQL: the second transaction waits, then sees
+the vial already *used* and leaves it alone); on SQLite every transaction
+starts ``BEGIN IMMEDIATE`` (``core.db``), so writers run one after the other.
+The vial's optimistic ``version`` column catches anything else as a 409. The
+session row is locked too, so one session cannot get two doses at once.
+
+At import this module connects step 2 to the session state machine: a fact
+provider (a signed preparation → ``"preparation"`` in ``signed_steps``; its
+second-person check → the ``verified_by_second_person`` flag; whether the
+dose is still usable → ``prepared_dose_usable``) and guards that keep a
+session from being verified or inhaling on a dose that has expired or whose
+lot was recalled or quarantined after it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from exoneb.accounts import service as accounts
+from exoneb.accounts.permissions import Action
+from exoneb.accounts.service import authorize
+from exoneb.core import audit
+from exoneb.core.config import Settings
+from exoneb.core.context import Ctx
+from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.patients import service as patients
+from exoneb.patients.models import Patient
+from exoneb.preparation import rules
+from exoneb.preparation.handoff import VerifiedDose
+from exoneb.preparation.models import (
+    DosePreparation,
+    InventoryEvent,
+    LotRelease,
+    LotReleaseResult,
+    PreparationDraw,
+    ProductLot,
+    ProductVial,
+)
+from exoneb.preparation.schemas import (
+    DiscardPreparationIn,
+    ExcursionIn,
+    LotReceiveIn,
+    PlanIn,
+    PrepareIn,
+    Reasoned,
+    RejectIn,
+    ReleaseIn,
+    SalineLotIn,
+    ThawIn,
+    VerifyIn,
+)
+from exoneb.protocols import registry
+from exoneb.protocols.schema import ProtocolFile
+from exoneb.sessions import service as sessions
+from exoneb.sessions.models import TherapySession
+from exoneb.sessions.rules import State, register_guard
+from exoneb.sessions.service import FactContribution, register_fact_provider
+
+EXOSOME, SALINE = "exosome", "saline"
+PREPARED, VERIFIED, DISCARDED = "prepared", "verified", "discarded"
+ACTIVE = (PREPARED, VERIFIED)
+LOT_RECORD, PREP_RECORD, VIAL_RECORD = "product_lot", "dose_preparation", "product_vial"
+UL_PER_ML = 1000
+
+L, V = rules.LotStatus, rules.VialStatus
+
+#: Session states in which a dose may be prepared (again, once a dose was discarded).
+PREPARABLE = frozenset({State.CLEARED, State.PREPARED, State.VERIFIED})
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _who(ctx: Ctx) -> str:
+    return ctx.actor.full_name or ctx.actor.username
+
+
+def _ul(volume_ml: float) -> int:
+    return round(volume_ml * UL_PER_ML)
+
+
+def _ml(volume_ul: int) -> float:
+    return volume_ul / UL_PER_ML
+
+
+def _label(lot: ProductLot) -> str:
+    """How a lot is named in messages: its number, and the maker when it is not obvious."""
+    return f"{lot.lot_number} ({lot.manufacturer})"
+
+
+def _check_version(record: Any, version: int, what: str) -> None:
+    if record.version != version:
+        raise StaleEdit(
+            record=what,
+            changed_by=record.updated_by,
+            changed_at=record.updated_at,
+            version=record.version,
+        )
+
+
+def _touch(ctx: Ctx, record: Any) -> None:
+    record.updated_at = ctx.clock.now()
+    record.updated_by = _who(ctx)
+
+
+def _protocol(settings: Settings, protocol_id: str | None) -> ProtocolFile:
+    protocol = registry.get(settings.protocols_dir, protocol_id) if protocol_id else None
+    if protocol is None:
+        raise InvalidInput(f"There is no protocol {protocol_id!r}.", field="protocol_id")
+    return protocol
+
+
+def _audit(
+    ctx: Ctx,
+    action: str,
+    record_type: str,
+    record: Any,
+    *,
+    patient_id: int | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    audit.record(
+        ctx=ctx,
+        action=action,
+        entity_type=record_type,
+        entity_id=record.id,
+        entity_version=getattr(record, "version", None),
+        patient_id=patient_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+def _event(
+    ctx: Ctx,
+    lot: ProductLot,
+    action: str,
+    *,
+    vial: ProductVial | None = None,
+    preparation: DosePreparation | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    volume_ul: int | None = None,
+    reason: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> InventoryEvent:
+    event = InventoryEvent(
+        lot_id=lot.id,
+        vial_id=None if vial is None else vial.id,
+        preparation_id=None if preparation is None else preparation.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        volume_ul=volume_ul,
+        reason=reason,
+        detail=None if detail is None else dict(detail),
+        at=ctx.clock.now(),
+        actor_user_id=ctx.actor.user_id,
+        actor_name=_who(ctx),
+    )
+    ctx.db.add(event)
+    return event
+
+
+def _lot(ctx: Ctx, lot_id: int, *, lock: bool = False) -> ProductLot:
+    """A lot of the actor's site (another site's lot is "not found", so ids cannot be probed)."""
+    query = select(ProductLot).where(ProductLot.id == lot_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    lot = ctx.db.scalars(query).first()
+    if lot is None or lot.site_id != ctx.actor.site_id:
+        raise NotFound("No lot with this id at your site.")
+    return lot
+
+
+def _vials(ctx: Ctx, lot_id: int, *, lock: bool = False) -> list[ProductVial]:
+    query = select(ProductVial).where(ProductVial.lot_id == lot_id).order_by(ProductVial.number)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(ctx.db.scalars(query))
+
+
+def certificate(lot: ProductLot) -> rules.CertificateOfAnalysis:
+    """The lot's certificate of analysis as the pure rules read it."""
+    window = None
+    if lot.size_window_low_nm is not None and lot.size_window_high_nm is not None:
+        window = (lot.size_window_low_nm, lot.size_window_high_nm)
+    return rules.CertificateOfAnalysis(
+        manufacturer=lot.manufacturer,
+        lot_number=lot.lot_number,
+        certificate_id=lot.certificate_id or "",
+        expires_at=lot.expires_at,
+        storage=rules.StorageRange(
+            lot.storage_min_c if lot.storage_min_c is not None else -273.0,
+            lot.storage_max_c if lot.storage_max_c is not None else 100.0,
+        ),
+        vial_count=lot.vial_count,
+        volume_per_vial_ml=lot.volume_per_vial_ml,
+        labelled_particles_per_ml=lot.labelled_particles_per_ml,
+        certified_particles_per_ml=lot.certified_particles_per_ml,
+        concentration_method=lot.concentration_method,
+        size_mode_nm=lot.size_mode_nm,
+        size_window_nm=window,
+        size_within_window_percent=lot.size_within_window_percent,
+        protein_ug_per_ml=lot.protein_ug_per_ml,
+        particle_protein_ratio_per_ug=lot.particle_protein_ratio_per_ug,
+        markers=dict(lot.markers or {}),
+        sterility=None if lot.sterility is None else rules.QualitativeResult(lot.sterility),
+        endotoxin_eu_per_ml=lot.endotoxin_eu_per_ml,
+        mycoplasma=None if lot.mycoplasma is None else rules.QualitativeResult(lot.mycoplasma),
+        cell_tissue=lot.cell_tissue,
+        donor_code=lot.donor_code,
+        passage=lot.passage,
+        cell_bank_id=lot.cell_bank_id,
+        max_thaw_cycles=lot.max_thaw_cycles,
+    )
+
+
+def _usability(lot: ProductLot, now: datetime) -> rules.LotNotUsable | None:
+    return rules.lot_usability_error(_label(lot), L(lot.status), lot.expires_at, now)
+
+
+def _snapshot(lot: ProductLot) -> dict[str, Any]:
+    return {"status": lot.status, "status_reason": lot.status_reason, "version": lot.version}
+
+
+def _move_lot(ctx: Ctx, lot: ProductLot, target: rules.LotStatus, reason: str) -> str:
+    """Move a lot's status (checked against the lifecycle table); returns the old status."""
+    rules.check_lot_transition(_label(lot), L(lot.status), target)
+    old = lot.status
+    lot.status, lot.status_reason = target.value, reason
+    _touch(ctx, lot)
+    return old
+
+
+# --- lots: receive -----------------------------------------------------------------------
+
+
+def receive_lot(*, ctx: Ctx, settings: Settings, data: LotReceiveIn) -> ProductLot:
+    """Record an exosome lot and its certificate; it starts in quarantine, one row per vial."""
+    authorize(ctx=ctx, action=Action.LOT_RECEIVE)
+    _protocol(settings, data.protocol_id)
+    if data.expires_at.tzinfo is None:
+        raise InvalidInput("Give the expiry with its time zone.", field="expires_at")
+    if data.storage_min_c > data.storage_max_c:
+        raise InvalidInput(
+            "The storage range is reversed; give the lower temperature first.",
+            field="storage_min_c",
+        )
+    if (data.size_window_low_nm is None) != (data.size_window_high_nm is None):
+        raise InvalidInput(
+            "Give both ends of the size window, or neither.", field="size_window_high_nm"
+        )
+    now, who = ctx.clock.now(), _who(ctx)
+    values = data.model_dump()
+    lot = ProductLot(
+        **values,
+        site_id=ctx.actor.site_id,
+        kind=EXOSOME,
+        status=L.QUARANTINE.value,
+        status_reason="received: awaiting release",
+        received_at=now,
+        received_by=who,
+        updated_at=now,
+        updated_by=who,
+    )
+    certificate(lot)  # the pure rules refuse an impossible certificate (422) before any row
+    _duplicate_check(ctx, EXOSOME, data.manufacturer, data.lot_number)
+    ctx.db.add(lot)
+    ctx.db.flush()
+    per_vial = _ul(data.volume_per_vial_ml)
+    for n in range(1, data.vial_count + 1):
+        ctx.db.add(
+            ProductVial(
+                lot_id=lot.id,
+                number=n,
+                code=f"{lot.lot_number}-V{n:03d}-{lot.id}",
+                status=V.IN_STOCK.value,
+                initial_ul=per_vial,
+                remaining_ul=per_vial,
+                used_ul=0,
+                discarded_ul=0,
+                thaw_count=0,
+                updated_at=now,
+                updated_by=who,
+            )
+        )
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "lot.receive",
+        to_status=lot.status,
+        volume_ul=per_vial * data.vial_count,
+        detail={"vials": data.vial_count, "volume_per_vial_ml": data.volume_per_vial_ml},
+    )
+    _audit(ctx, "lot.receive", LOT_RECORD, lot, after=_lot_record(lot))
+    return lot
+
+
+def receive_saline_lot(*, ctx: Ctx, data: SalineLotIn) -> ProductLot:
+    """Record a saline (diluent) lot by its label.
+
+    Saline is a licensed medicinal product released by its manufacturer, so it
+    is recorded as released on receipt (no certificate is judged); its expiry
+    and a recall still block its use, and every preparation names its lot
+    (``reference/clinical.md`` §2.6: "dilution lot (saline lot)").
+    """
+    authorize(ctx=ctx, action=Action.LOT_RECEIVE)
+    if data.expires_at.tzinfo is None:
+        raise InvalidInput("Give the expiry with its time zone.", field="expires_at")
+    now, who = ctx.clock.now(), _who(ctx)
+    if data.expires_at <= now:
+        raise RuleViolation(f"Saline lot {data.lot_number} is already past its expiry.")
+    _duplicate_check(ctx, SALINE, data.manufacturer, data.lot_number)
+    lot = ProductLot(
+        site_id=ctx.actor.site_id,
+        kind=SALINE,
+        product_name=data.product_name,
+        manufacturer=data.manufacturer,
+        lot_number=data.lot_number,
+        expires_at=data.expires_at,
+        vial_count=data.container_count,
+        volume_per_vial_ml=data.volume_per_container_ml,
+        max_thaw_cycles=1,
+        markers={},
+        status=L.RELEASED.value,
+        status_reason="licensed diluent: released on receipt",
+        received_at=now,
+        received_by=who,
+        released_at=now,
+        released_by=who,
+        updated_at=now,
+        updated_by=who,
+    )
+    ctx.db.add(lot)
+    ctx.db.flush()
+    _event(ctx, lot, "lot.receive", to_status=lot.status, detail={"kind": SALINE})
+    _audit(ctx, "lot.receive", LOT_RECORD, lot, after=_lot_record(lot))
+    return lot
+
+
+def _duplicate_check(ctx: Ctx, kind: str, manufacturer: str, lot_number: str) -> None:
+    found = ctx.db.scalars(
+        select(ProductLot.id).where(
+            ProductLot.kind == kind,
+            ProductLot.manufacturer == manufacturer,
+            ProductLot.lot_number == lot_number,
+        )
+    ).first()
+    if found is not None:
+        raise rules.DuplicateRecord(
+            f"Lot {lot_number} of {manufacturer} has already been received; open it instead."
+        )
+
+
+def _lot_record(lot: ProductLot) -> dict[str, Any]:
+    return {
+        c.key: audit_value(getattr(lot, c.key))
+        for c in ProductLot.__table__.columns
+        if c.key not in {"id", "updated_at", "updated_by", "version"}
+    }
+
+
+def audit_value(value: Any) -> Any:
+    """A JSON-ready value for audit rows and views (datetimes as ISO text)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# --- lots: release, reject, quarantine, recall, storage ----------------------------------
+
+
+def evaluate(*, ctx: Ctx, settings: Settings, lot_id: int) -> rules.ReleaseEvaluation:
+    """The release checklist of a lot against its protocol's criteria (nothing stored)."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    lot = _lot(ctx, lot_id)
+    if lot.kind != EXOSOME:
+        raise RuleViolation("A saline lot has no certificate to judge; it is released on receipt.")
+    return rules.evaluate_release(
+        certificate(lot), _protocol(settings, lot.protocol_id).release_criteria()
+    )
+
+
+def _decide(
+    ctx: Ctx,
+    settings: Settings,
+    lot: ProductLot,
+    decision: str,
+    *,
+    password: str,
+    reason: str | None,
+) -> tuple[LotRelease, rules.ReleaseEvaluation]:
+    protocol = _protocol(settings, lot.protocol_id)
+    evaluation = rules.evaluate_release(certificate(lot), protocol.release_criteria())
+    results = [dataclasses.asdict(r) | {"outcome": r.outcome.value} for r in evaluation.results]
+    content = {
+        "lot_id": lot.id,
+        "lot_number": lot.lot_number,
+        "certificate_id": lot.certificate_id,
+        "decision": decision,
+        "protocol": {"id": protocol.id, "version": protocol.version},
+        "results": results,
+        "reason": reason,
+    }
+    signature = accounts.sign(
+        ctx=ctx,
+        settings=settings,
+        record_type=LOT_RECORD,
+        record_id=lot.id,
+        record_version=lot.version,
+        content=content,
+        meaning="approved" if decision == "released" else "reviewed",
+        password=password,
+    )
+    now = ctx.clock.now()
+    release = LotRelease(
+        lot_id=lot.id,
+        decision=decision,
+        releasable=evaluation.releasable,
+        summary=evaluation.summary(),
+        reason=reason,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        decided_at=now,
+        decided_by_id=ctx.actor.user_id,
+        decided_by=_who(ctx),
+        signature_id=signature.id,
+    )
+    ctx.db.add(release)
+    ctx.db.flush()
+    for position, r in enumerate(evaluation.results):
+        ctx.db.add(
+            LotReleaseResult(
+                release_id=release.id,
+                position=position,
+                key=r.key,
+                label=r.label,
+                outcome=r.outcome.value,
+                measured=r.measured,
+                limit_text=r.limit,
+                source=r.source,
+            )
+        )
+    return release, evaluation
+
+
+def release_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: ReleaseIn) -> ProductLot:
+    """Release a quarantined lot whose certificate meets every criterion (e-signature)."""
+    authorize(ctx=ctx, action=Action.LOT_RELEASE)
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, data.version, "lot")
+    if lot.kind != EXOSOME:
+        raise RuleViolation("A saline lot is released on receipt.")
+    rules.check_lot_transition(_label(lot), L(lot.status), L.RELEASED)
+    now = ctx.clock.now()
+    evaluation = rules.evaluate_release(
+        certificate(lot), _protocol(settings, lot.protocol_id).release_criteria()
+    )
+    if not evaluation.releasable:
+        raise rules.ReleaseRefused(f"Lot {_label(lot)}: {evaluation.summary()}")
+    if now >= lot.expires_at:
+        raise rules.LotExpired(f"Lot {_label(lot)} is past its expiry and cannot be released.")
+    release, _ = _decide(ctx, settings, lot, "released", password=data.password, reason=None)
+    before = _snapshot(lot)
+    _move_lot(ctx, lot, L.RELEASED, evaluation.summary())
+    lot.released_at, lot.released_by = now, _who(ctx)
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "lot.release",
+        from_status=before["status"],
+        to_status=lot.status,
+        detail={"release_id": release.id},
+    )
+    _audit(
+        ctx,
+        "lot.release",
+        LOT_RECORD,
+        lot,
+        before=before,
+        after=_snapshot(lot) | {"release_id": release.id},
+    )
+    return lot
+
+
+def reject_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: RejectIn) -> ProductLot:
+    """Reject a quarantined lot with a reason (e-signature); the checklist is stored with it."""
+    authorize(ctx=ctx, action=Action.LOT_RELEASE)
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, data.version, "lot")
+    if lot.kind != EXOSOME:
+        raise RuleViolation("A saline lot is not released on a certificate; recall it instead.")
+    rules.check_lot_transition(_label(lot), L(lot.status), L.REJECTED)
+    reason = data.reason.strip()
+    release, _ = _decide(ctx, settings, lot, "rejected", password=data.password, reason=reason)
+    before = _snapshot(lot)
+    _move_lot(ctx, lot, L.REJECTED, reason)
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "lot.reject",
+        from_status=before["status"],
+        to_status=lot.status,
+        reason=reason,
+        detail={"release_id": release.id},
+    )
+    _audit(ctx, "lot.reject", LOT_RECORD, lot, before=before, after=_snapshot(lot), reason=reason)
+    return lot
+
+
+def quarantine_lot(*, ctx: Ctx, lot_id: int, data: Reasoned) -> ProductLot:
+    """Hold a released lot in quarantine, with a reason (e.g. a deviation under review)."""
+    authorize(ctx=ctx, action=Action.LOT_RELEASE)
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, data.version, "lot")
+    reason = data.reason.strip()
+    before = _snapshot(lot)
+    _move_lot(ctx, lot, L.QUARANTINE, reason)
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "lot.quarantine",
+        from_status=before["status"],
+        to_status=lot.status,
+        reason=reason,
+    )
+    _audit(
+        ctx, "lot.quarantine", LOT_RECORD, lot, before=before, after=_snapshot(lot), reason=reason
+    )
+    return lot
+
+
+def recall_lot(*, ctx: Ctx, lot_id: int, data: Reasoned) -> ProductLot:
+    """Recall a lot, with a reason; none of it may be used again (its doses are blocked too)."""
+    authorize(ctx=ctx, action=Action.LOT_RECALL)
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, data.version, "lot")
+    reason = data.reason.strip()
+    before = _snapshot(lot)
+    _move_lot(ctx, lot, L.RECALLED, reason)
+    ctx.db.flush()
+    _event(
+        ctx, lot, "lot.recall", from_status=before["status"], to_status=lot.status, reason=reason
+    )
+    _audit(ctx, "lot.recall", LOT_RECORD, lot, before=before, after=_snapshot(lot), reason=reason)
+    return lot
+
+
+def record_storage(*, ctx: Ctx, lot_id: int, data: ExcursionIn) -> rules.ExcursionJudgement:
+    """Record a storage-temperature reading; one outside the certified range quarantines the lot.
+
+    A reading inside the range is recorded too (the storage log is part of the
+    lot record, ``reference/clinical.md`` §2.6).
+    """
+    authorize(ctx=ctx, action=Action.INVENTORY_RECORD)
+    lot = _lot(ctx, lot_id, lock=True)
+    if lot.kind != EXOSOME:
+        raise RuleViolation("Storage temperatures are recorded for exosome lots only.")
+    if data.recorded_at.tzinfo is None:
+        raise InvalidInput("Give the reading time with its time zone.", field="recorded_at")
+    if data.recorded_at > ctx.clock.now() + timedelta(minutes=5):
+        raise InvalidInput("The reading time is in the future.", field="recorded_at")
+    reading = rules.TemperatureReading(
+        data.recorded_at, data.temperature_c, timedelta(minutes=data.duration_min)
+    )
+    judgement = rules.judge_storage(certificate(lot).storage, [reading])
+    before = _snapshot(lot)
+    detail = {
+        "recorded_at": data.recorded_at.isoformat(),
+        "temperature_c": data.temperature_c,
+        "duration_min": data.duration_min,
+        "note": data.note,
+        "judgement": judgement.message,
+    }
+    action = "lot.storage_reading" if judgement.acceptable else "lot.excursion"
+    if not judgement.acceptable and lot.status == L.RELEASED.value:
+        _move_lot(ctx, lot, L.QUARANTINE, judgement.message)
+    elif not judgement.acceptable:
+        _touch(ctx, lot)
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        action,
+        from_status=before["status"],
+        to_status=lot.status,
+        reason=None if judgement.acceptable else judgement.message,
+        detail=detail,
+    )
+    _audit(ctx, action, LOT_RECORD, lot, before=before, after=_snapshot(lot) | detail)
+    return judgement
+
+
+# --- vials: thaw, discard ----------------------------------------------------------------
+
+
+def _thawable(lot: ProductLot, vials: Sequence[ProductVial]) -> list[ProductVial]:
+    return [v for v in vials if v.status == V.IN_STOCK.value and v.thaw_count < lot.max_thaw_cycles]
+
+
+def _site_exosome_lots(ctx: Ctx) -> list[ProductLot]:
+    return list(
+        ctx.db.scalars(
+            select(ProductLot)
+            .where(ProductLot.kind == EXOSOME, ProductLot.site_id == ctx.actor.site_id)
+            .order_by(ProductLot.expires_at, ProductLot.id)
+        )
+    )
+
+
+def fefo(*, ctx: Ctx) -> list[tuple[ProductLot, rules.LotOffer]]:
+    """Usable exosome lots with a vial that may be thawed, first-expiry-first-out."""
+    lots = {_label(lot): lot for lot in _site_exosome_lots(ctx)}
+    offers = rules.fefo_order(
+        [
+            (name, L(lot.status), lot.expires_at, len(_thawable(lot, _vials(ctx, lot.id))))
+            for name, lot in lots.items()
+        ],
+        ctx.clock.now(),
+    )
+    return [(lots[o.lot_id], o) for o in offers]
+
+
+def thaw_vial(*, ctx: Ctx, settings: Settings, data: ThawIn) -> ProductVial:
+    """Thaw one vial, from the lot that expires first (FEFO); records the thaw start and method."""
+    authorize(ctx=ctx, action=Action.INVENTORY_RECORD)
+    now = ctx.clock.now()
+    lot: ProductLot | None = None
+    vial: ProductVial | None = None
+    if data.vial_id is not None:
+        vial = _locked_vial(ctx, data.vial_id)
+        lot = _lot(ctx, vial.lot_id)
+        if data.lot_id is not None and data.lot_id != lot.id:
+            raise InvalidInput(
+                f"Vial {vial.code} belongs to lot {_label(lot)}, not to the lot chosen.",
+                field="vial_id",
+            )
+    elif data.lot_id is not None:
+        lot = _lot(ctx, data.lot_id)
+    if lot is not None:
+        if lot.kind != EXOSOME:
+            raise RuleViolation("Only exosome vials are thawed.")
+        error = _usability(lot, now)
+        if error is not None:
+            raise error
+    offers = fefo(ctx=ctx)
+    if lot is not None and all(o.id != lot.id for o, _ in offers):
+        raise rules.ThawLimitReached(
+            f"Lot {_label(lot)} has no vial left in stock that may be thawed (all are used, "
+            "discarded, thawed already or at their certificate's thaw limit)."
+        )
+    if not offers:
+        raise rules.InsufficientVolume(
+            "No released, in-date lot has a vial in stock. Receive or release a lot first."
+        )
+    first, offer = offers[0]
+    if lot is None:
+        lot = first
+    elif lot.id != first.id:
+        raise rules.FefoOrderViolated(
+            f"Lot {_label(first)} expires first ({offer.expires_at:%Y-%m-%d}); thaw from it "
+            f"before lot {_label(lot)}."
+        )
+    if vial is None:
+        candidates = _thawable(lot, _vials(ctx, lot.id, lock=True))
+        if not candidates:  # another thaw took the last one while we looked
+            raise rules.ThawLimitReached(f"Lot {_label(lot)} has no vial left to thaw.")
+        vial = candidates[0]
+    rules.check_vial_transition(vial.code, V(vial.status), V.THAWED)
+    if vial.thaw_count >= lot.max_thaw_cycles:
+        raise rules.ThawLimitReached(
+            f"Vial {vial.code} has been thawed {vial.thaw_count} time(s); its certificate "
+            f"allows {lot.max_thaw_cycles}. Discard it."
+        )
+    before: dict[str, Any] = {"status": vial.status, "thaw_count": vial.thaw_count}
+    vial.status, vial.thaw_count = V.THAWED.value, vial.thaw_count + 1
+    vial.thawed_at, vial.thaw_method = now, data.method.strip()
+    _touch(ctx, vial)
+    ctx.db.flush()
+    deadline = rules.hold_deadline(now, _lot_hold(settings, lot))
+    _event(
+        ctx,
+        lot,
+        "vial.thaw",
+        vial=vial,
+        from_status=before["status"],
+        to_status=vial.status,
+        detail={
+            "thaw_count": vial.thaw_count,
+            "method": vial.thaw_method,
+            "use_by": deadline.isoformat(),
+        },
+    )
+    _audit(
+        ctx,
+        "vial.thaw",
+        VIAL_RECORD,
+        vial,
+        before=before,
+        after={
+            "status": vial.status,
+            "thaw_count": vial.thaw_count,
+            "thawed_at": now.isoformat(),
+            "method": vial.thaw_method,
+        },
+    )
+    return vial
+
+
+def _lot_hold(settings: Settings, lot: ProductLot) -> rules.HoldPolicy:
+    """The hold policy of the lot's protocol (the default when the protocol file is gone)."""
+    protocol = registry.get(settings.protocols_dir, lot.protocol_id or "")
+    return rules.HoldPolicy() if protocol is None else protocol.hold_policy()
+
+
+def _locked_vial(ctx: Ctx, vial_id: int) -> ProductVial:
+    vial = ctx.db.scalars(
+        select(ProductVial)
+        .where(ProductVial.id == vial_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if vial is None:
+        raise NotFound("No vial with this id.")
+    _lot(ctx, vial.lot_id)  # site check
+    return vial
+
+
+def discard_vial(*, ctx: Ctx, vial_id: int, data: Reasoned) -> ProductVial:
+    """Discard a vial in stock or thawed (e.g. past its hold time), with a reason."""
+    authorize(ctx=ctx, action=Action.INVENTORY_RECORD)
+    vial = _locked_vial(ctx, vial_id)
+    _check_version(vial, data.version, "vial")
+    lot = _lot(ctx, vial.lot_id)
+    reason = data.reason.strip()
+    rules.check_vial_transition(vial.code, V(vial.status), V.DISCARDED)
+    before: dict[str, Any] = {"status": vial.status, "remaining_ul": vial.remaining_ul}
+    volume = vial.remaining_ul
+    vial.discarded_ul += volume
+    vial.remaining_ul = 0
+    vial.status = V.DISCARDED.value
+    _touch(ctx, vial)
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "vial.discard",
+        vial=vial,
+        from_status=before["status"],
+        to_status=vial.status,
+        volume_ul=volume,
+        reason=reason,
+    )
+    _audit(
+        ctx,
+        "vial.discard",
+        VIAL_RECORD,
+        vial,
+        before=before,
+        after={"status": vial.status, "discarded_ul": vial.discarded_ul},
+        reason=reason,
+    )
+    return vial
+
+
+# --- the balance ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LotBalance:
+    """Volumes of one lot (mL) and vials by status; received = in stock + used + discarded."""
+
+    received_ml: float
+    in_stock_ml: float
+    used_ml: float
+    discarded_ml: float
+    vials: dict[str, int]
+
+    @property
+    def balanced(self) -> bool:
+        """True when every microlitre received is accounted for."""
+        return _ul(self.received_ml) == _ul(self.in_stock_ml + self.used_ml + self.discarded_ml)
+
+
+def balance_of(vials: Sequence[ProductVial]) -> LotBalance:
+    """The balance of a lot's vials (summed in whole microlitres, so it closes exactly)."""
+    counts = {s.value: 0 for s in V}
+    for v in vials:
+        counts[v.status] += 1
+    return LotBalance(
+        received_ml=_ml(sum(v.initial_ul for v in vials)),
+        in_stock_ml=_ml(sum(v.remaining_ul for v in vials)),
+        used_ml=_ml(sum(v.used_ul for v in vials)),
+        discarded_ml=_ml(sum(v.discarded_ul for v in vials)),
+        vials=counts,
+    )
+
+
+# --- preparation: the checks, the arithmetic, the draw -------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """Everything a preparation would use now, with every check (the preview and the action)."""
+
+    checks: tuple[rules.Check, ...]
+    plan: rules.DosePlan | None
+    lot: ProductLot | None
+    vials: tuple[ProductVial, ...]
+    device: rules.NebulizerFill | None
+    protocol: ProtocolFile
+    dose_particles: float | None
+    fill_ml: float | None
+    hold: rules.HoldPolicy
+
+    @property
+    def blockers(self) -> tuple[str, ...]:
+        """The messages of the failed checks."""
+        return rules.Checklist(self.checks).blockers
+
+    def require(self) -> None:
+        """Raise the first failed check's error."""
+        rules.Checklist(self.checks).require_all()
+
+
+def _fail(key: str, error: rules.PreparationError) -> rules.Check:
+    return rules.Check(key, error.message, error)
+
+
+def _lock_session(ctx: Ctx, session_id: int) -> TherapySession:
+    session = ctx.db.scalars(
+        select(TherapySession)
+        .where(TherapySession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if session is None:
+        raise NotFound("No such session.")
+    patients.load_visible(ctx, session.patient_id)
+    return session
+
+
+def _session(ctx: Ctx, session_id: int) -> TherapySession:
+    session = ctx.db.get(TherapySession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    patients.load_visible(ctx, session.patient_id)
+    return session
+
+
+def active_preparation(db_or_ctx: Any, session_id: int) -> DosePreparation | None:
+    """The session's preparation that is prepared or verified (at most one), if any."""
+    db = getattr(db_or_ctx, "db", db_or_ctx)
+    found: DosePreparation | None = db.scalars(
+        select(DosePreparation)
+        .where(DosePreparation.session_id == session_id, DosePreparation.status.in_(ACTIVE))
+        .order_by(DosePreparation.id.desc())
+        .limit(1)
+    ).first()
+    return found
+
+
+def _eligibility(ctx: Ctx, session: TherapySession) -> rules.Check:
+    facts = sessions.facts_for(ctx=ctx, session=session)
+    check = rules.check_eligibility(
+        rules.EligibilityFacts(
+            cleared=facts.eligibility == "cleared", signed="assessment" in facts.signed_steps
+        )
+    )
+    if check.passed and State(session.state) not in PREPARABLE:
+        return _fail(
+            "eligibility",
+            rules.EligibilityNotCleared(
+                f"The session is {session.state}; a dose is prepared only for a session that "
+                "has been cleared for dosing."
+            ),
+        )
+    return check
+
+
+def _choose_lot(ctx: Ctx, lot_id: int | None, now: datetime) -> ProductLot | rules.Check:
+    """The lot asked for, or FEFO: the first usable lot with a thawed vial, else the first one."""
+    if lot_id is not None:
+        lot = _lot(ctx, lot_id)
+        if lot.kind != EXOSOME:
+            raise InvalidInput("Choose an exosome lot for the stock.", field="lot_id")
+        return lot
+    usable = [lot for lot in _site_exosome_lots(ctx) if _usability(lot, now) is None]
+    for lot in usable:
+        if any(v.status == V.THAWED.value for v in _vials(ctx, lot.id)):
+            return lot
+    if usable:
+        return usable[0]
+    return _fail(
+        "lot",
+        rules.LotNotUsable(
+            "No released, in-date exosome lot is available. Receive and release a lot first."
+        ),
+    )
+
+
+def _draft(
+    ctx: Ctx, settings: Settings, session: TherapySession, data: PlanIn, *, lock: bool
+) -> Draft:
+    now = ctx.clock.now()
+    protocol = _protocol(settings, session.protocol_id)
+    hold = protocol.hold_policy()
+    checks: list[rules.Check] = [_eligibility(ctx, session)]
+    existing = active_preparation(ctx, session.id)
+    if existing is not None:
+        checks.append(
+            _fail(
+                "existing",
+                rules.DuplicateRecord(
+                    f"This session already has a {existing.status} dose "
+                    f"({existing.label_code}). Discard it with a reason before preparing another."
+                ),
+            )
+        )
+    arm = protocol.arm(session.arm_code)
+    dose = arm.dose_particles if arm is not None else None
+    fill = arm.fill_volume_ml if arm is not None else None
+    if dose is None or fill is None:
+        checks.append(
+            _fail(
+                "dose_level",
+                rules.DoseNotPreparable(
+                    f"Dose level {session.arm_code} of protocol {protocol.id} gives no dose in "
+                    "particles or no fill volume, so no dose can be prepared for it."
+                ),
+            )
+        )
+    allowed = {
+        kind
+        for r in protocol.regimens().values()
+        if r.carries_vesicles
+        for kind in r.allowed_device_kinds
+    }
+    device = rules.nebulizer_fill(data.nebulizer_key, allowed)
+    chosen = _choose_lot(ctx, data.lot_id, now)
+    lot = chosen if isinstance(chosen, ProductLot) else None
+    vials: list[ProductVial] = []
+    plan: rules.DosePlan | None = None
+    if isinstance(chosen, rules.Check):
+        checks.append(chosen)
+    if lot is not None:
+        checks.append(rules.check_lot(_label(lot), L(lot.status), lot.expires_at, now))
+        thawed = [v for v in _vials(ctx, lot.id, lock=lock) if v.status == V.THAWED.value]
+        holds = [
+            (v, rules.check_vial_hold(v.code, v.thawed_at, now, hold))
+            for v in thawed
+            if v.thawed_at is not None
+        ]
+        vials = [v for v, c in holds if c.passed]
+        if not thawed:
+            checks.append(
+                _fail(
+                    "hold_time",
+                    rules.InsufficientVolume(
+                        f"No vial of lot {_label(lot)} is thawed. Thaw a vial (first expiry "
+                        "first) before preparing the dose."
+                    ),
+                )
+            )
+        elif not vials:
+            checks.append(next(c for _, c in holds if not c.passed))
+        else:
+            checks.extend(c for _, c in holds if c.passed)
+        if dose is not None and fill is not None and lot.certified_particles_per_ml:
+            try:
+                plan = rules.plan_dose(
+                    dose_particles=dose,
+                    certified_particles_per_ml=lot.certified_particles_per_ml,
+                    fill_ml=fill,
+                    device=device,
+                    **protocol.dose_arguments(),
+                )
+            except rules.PreparationError as exc:
+                checks.append(_fail("dose", exc))
+            else:
+                checks.append(rules.Check("dose", "The dose arithmetic is within the limits."))
+                if vials:
+                    available = _ml(sum(v.remaining_ul for v in vials))
+                    checks.append(rules.check_volume(plan.stock_ml, available))
+        elif lot.certified_particles_per_ml in (None, 0):
+            checks.append(
+                _fail(
+                    "dose",
+                    rules.DoseNotPreparable(
+                        f"Lot {_label(lot)} has no certified concentration on its certificate."
+                    ),
+                )
+            )
+    return Draft(
+        checks=tuple(checks),
+        plan=plan,
+        lot=lot,
+        vials=tuple(vials),
+        device=device,
+        protocol=protocol,
+        dose_particles=dose,
+        fill_ml=fill,
+        hold=hold,
+    )
+
+
+def plan(*, ctx: Ctx, settings: Settings, session_id: int, data: PlanIn) -> Draft:
+    """What a preparation would use now, with every block and the arithmetic (nothing stored)."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    session = _session(ctx, session_id)
+    return _draft(ctx, settings, session, data, lock=False)
+
+
+def _saline(ctx: Ctx, saline_lot_id: int, now: datetime) -> ProductLot:
+    saline = _lot(ctx, saline_lot_id)
+    if saline.kind != SALINE:
+        raise InvalidInput("Choose a saline lot for the diluent.", field="saline_lot_id")
+    error = _usability(saline, now)
+    if error is not None:
+        raise error
+    return saline
+
+
+def prepare(*, ctx: Ctx, settings: Settings, session_id: int, data: PrepareIn) -> DosePreparation:
+    """Prepare the session's dose from thawed vials and sign it ("performed").
+
+    Every check of :func:`plan` must pass, the appearance check is recorded,
+    the stock is drawn from the thawed vial(s) in hold (earliest thaw first;
+    each vial drawn is *used*, the rest of it discarded: single-use aliquots,
+    ``reference/clinical.md`` §2.4), and the preparer signs with their password.
+    """
+    authorize(ctx=ctx, action=Action.PREPARATION_RECORD)
+    session = _lock_session(ctx, session_id)
+    now = ctx.clock.now()
+    draft = _draft(ctx, settings, session, data, lock=True)
+    draft.require()
+    assert draft.lot is not None
+    assert draft.plan is not None
+    assert draft.device is not None
+    saline = _saline(ctx, data.saline_lot_id, now)
+    rules.check_appearance(draft.vials[0].code, data.appearance_ok).require()
+    lot, dose_plan = draft.lot, draft.plan
+    draws: list[tuple[ProductVial, int, int]] = []
+    remaining = _ul(dose_plan.stock_ml)
+    for vial in sorted(draft.vials, key=lambda v: (v.thawed_at or now, v.number)):
+        if remaining == 0:
+            break
+        take = min(remaining, vial.remaining_ul)
+        draws.append((vial, take, vial.remaining_ul - take))
+        remaining -= take
+    if remaining:  # check_volume passed, so this is a race the locks should have prevented
+        raise rules.InsufficientVolume("The thawed vials no longer hold enough stock.")
+    thaws = [v.thawed_at for v, _, _ in draws if v.thawed_at is not None]
+    use_by = rules.preparation_use_by(prepared_at=now, thaw_started_at=thaws, policy=draft.hold)
+    who = _who(ctx)
+    p = DosePreparation(
+        session_id=session.id,
+        patient_id=session.patient_id,
+        lot_id=lot.id,
+        saline_lot_id=saline.id,
+        status=PREPARED,
+        protocol_id=draft.protocol.id,
+        protocol_version=draft.protocol.version,
+        arm_code=session.arm_code,
+        nebulizer_key=data.nebulizer_key,
+        nebulizer_name=draft.device.name,
+        min_fill_ml=draft.device.min_fill_ml,
+        max_fill_ml=draft.device.max_fill_ml,
+        residual_ml=draft.device.residual_ml,
+        compensate_residual=dose_plan.residual_compensated,
+        prescribed_particles=dose_plan.prescribed_particles,
+        target_particles=dose_plan.target_particles,
+        certified_particles_per_ml=dose_plan.certified_particles_per_ml,
+        stock_exact_ml=dose_plan.stock_exact_ml,
+        stock_ml=dose_plan.stock_ml,
+        saline_ml=dose_plan.saline_ml,
+        fill_ml=dose_plan.fill_ml,
+        loaded_particles=dose_plan.loaded_particles,
+        expected_emitted_particles=dose_plan.expected_emitted_particles,
+        deviation_fraction=dose_plan.deviation_fraction,
+        steps=list(dose_plan.steps),
+        checks=[{"key": c.key, "message": c.message} for c in draft.checks]
+        + [{"key": "appearance", "message": "No visible particles or aggregates."}],
+        appearance_ok=True,
+        appearance_note=data.appearance_note,
+        thaw_started_at=min(thaws),
+        prepared_at=now,
+        use_by=use_by,
+        label_code=f"EXN-{secrets.token_hex(5).upper()}",
+        prepared_by_id=ctx.actor.user_id,
+        prepared_by=who,
+        updated_at=now,
+        updated_by=who,
+    )
+    ctx.db.add(p)
+    ctx.db.flush()
+    for vial, take, left in draws:
+        rules.check_vial_transition(vial.code, V(vial.status), V.USED)
+        ctx.db.add(
+            PreparationDraw(
+                preparation_id=p.id,
+                vial_id=vial.id,
+                volume_ul=take,
+                remainder_discarded_ul=left,
+                thawed_at=vial.thawed_at,
+            )
+        )
+        vial.used_ul += take
+        vial.discarded_ul += left
+        vial.remaining_ul = 0
+        vial.status = V.USED.value
+        _touch(ctx, vial)
+        _event(
+            ctx,
+            lot,
+            "vial.use",
+            vial=vial,
+            preparation=p,
+            from_status=V.THAWED.value,
+            to_status=V.USED.value,
+            volume_ul=take,
+            detail={"remainder_discarded_ul": left, "label_code": p.label_code},
+        )
+    ctx.db.flush()
+    signature = accounts.sign(
+        ctx=ctx,
+        settings=settings,
+        record_type=PREP_RECORD,
+        record_id=p.id,
+        record_version=p.version,
+        content=signed_content(p),
+        meaning="performed",
+        password=data.password,
+        patient_id=p.patient_id,
+    )
+    p.signature_id = signature.id
+    ctx.db.flush()
+    _audit(
+        ctx,
+        "preparation.prepare",
+        PREP_RECORD,
+        p,
+        patient_id=p.patient_id,
+        after=signed_content(p) | {"signature_id": signature.id},
+    )
+    return p
+
+
+def signed_content(p: DosePreparation) -> dict[str, Any]:
+    """What the preparer's signature covers: the inputs, the arithmetic and the label."""
+    return {
+        "preparation_id": p.id,
+        "session_id": p.session_id,
+        "patient_id": p.patient_id,
+        "lot_id": p.lot_id,
+        "saline_lot_id": p.saline_lot_id,
+        "protocol": {"id": p.protocol_id, "version": p.protocol_version},
+        "arm": p.arm_code,
+        "nebulizer_key": p.nebulizer_key,
+        "prescribed_particles": p.prescribed_particles,
+        "target_particles": p.target_particles,
+        "certified_particles_per_ml": p.certified_particles_per_ml,
+        "stock_ml": p.stock_ml,
+        "saline_ml": p.saline_ml,
+        "fill_ml": p.fill_ml,
+        "loaded_particles": p.loaded_particles,
+        "steps": p.steps,
+        "appearance_ok": p.appearance_ok,
+        "thaw_started_at": p.thaw_started_at.isoformat(),
+        "prepared_at": p.prepared_at.isoformat(),
+        "use_by": p.use_by.isoformat(),
+        "label_code": p.label_code,
+    }
+
+
+def _dose_usable(ctx: Ctx, p: DosePreparation, now: datetime) -> rules.Checklist:
+    """A made dose may still be given: in date, and neither of its lots recalled or held."""
+    checks = [rules.check_prepared_dose_in_date(p.use_by, now)]
+    for lot_id in (p.lot_id, p.saline_lot_id):
+        lot = ctx.db.get(ProductLot, lot_id)
+        assert lot is not None
+        if lot.status in (L.RECALLED.value, L.QUARANTINE.value, L.REJECTED.value):
+            error = _usability(lot, now)
+            assert error is not None
+            checks.append(_fail("lot", error))
+    return rules.Checklist(tuple(checks))
+
+
+def verify(*, ctx: Ctx, settings: Settings, session_id: int, data: VerifyIn) -> DosePreparation:
+    """A second person — another user with a verifying role — checks the dose and signs."""
+    authorize(ctx=ctx, action=Action.PREPARATION_VERIFY)
+    session = _lock_session(ctx, session_id)
+    p = active_preparation(ctx, session.id)
+    if p is None:
+        raise NotFound("This session has no prepared dose to verify.")
+    _check_version(p, data.version, "preparation")
+    if p.status != PREPARED:
+        raise RuleViolation(f"This dose is already {p.status}.")
+    rules.check_second_person(
+        prepared_by=str(p.prepared_by_id),
+        verified_by=str(ctx.actor.user_id),
+        verifier_roles=[ctx.actor.role],
+    ).require()
+    now = ctx.clock.now()
+    _dose_usable(ctx, p, now).require_all()
+    signature = accounts.sign(
+        ctx=ctx,
+        settings=settings,
+        record_type=PREP_RECORD,
+        record_id=p.id,
+        record_version=p.version,
+        content=signed_content(p),
+        meaning="verified",
+        password=data.password,
+        patient_id=p.patient_id,
+    )
+    p.status, p.verified_at, p.verified_by = VERIFIED, now, _who(ctx)
+    p.verified_by_id, p.verification_signature_id = ctx.actor.user_id, signature.id
+    _touch(ctx, p)
+    ctx.db.flush()
+    _audit(
+        ctx,
+        "preparation.verify",
+        PREP_RECORD,
+        p,
+        patient_id=p.patient_id,
+        before={"status": PREPARED},
+        after={"status": VERIFIED, "signature_id": signature.id},
+    )
+    return p
+
+
+def discard_preparation(
+    *, ctx: Ctx, session_id: int, data: DiscardPreparationIn
+) -> DosePreparation:
+    """Discard a made dose that will not be given (with a reason); a new one may then be made."""
+    authorize(ctx=ctx, action=Action.PREPARATION_RECORD)
+    session = _lock_session(ctx, session_id)
+    if State(session.state) not in PREPARABLE:
+        raise RuleViolation(f"The session is {session.state}; its dose can no longer change.")
+    p = active_preparation(ctx, session.id)
+    if p is None:
+        raise NotFound("This session has no prepared dose.")
+    _check_version(p, data.version, "preparation")
+    reason = data.reason.strip()
+    before = {"status": p.status}
+    p.status, p.discarded_at, p.discarded_by, p.discard_reason = (
+        DISCARDED,
+        ctx.clock.now(),
+        _who(ctx),
+        reason,
+    )
+    _touch(ctx, p)
+    ctx.db.flush()
+    _audit(
+        ctx,
+        "preparation.discard",
+        PREP_RECORD,
+        p,
+        patient_id=p.patient_id,
+        before=before,
+        after={"status": DISCARDED},
+        reason=reason,
+    )
+    return p
+
+
+# --- the hand-over to inhalation ---------------------------------------------------------
+
+
+def _handoff(db: Any, p: DosePreparation, *, verified: bool) -> VerifiedDose:
+    lot = db.get(ProductLot, p.lot_id)
+    return VerifiedDose(
+        preparation_id=p.id,
+        session_id=p.session_id,
+        lot_id=p.lot_id,
+        lot_number=lot.lot_number,
+        product_name=lot.product_name,
+        dose_level=p.arm_code,
+        dose_particles=p.loaded_particles,
+        concentration_particles_per_ml=p.certified_particles_per_ml,
+        stock_volume_ml=p.stock_ml,
+        saline_volume_ml=p.saline_ml,
+        fill_volume_ml=p.fill_ml,
+        nebulizer_key=p.nebulizer_key,
+        prepared_by=p.prepared_by,
+        prepared_at=p.prepared_at,
+        use_by=p.use_by,
+        verified_by=(p.verified_by or "") if verified else "",
+        verified_at=(p.verified_at or p.prepared_at) if verified else p.prepared_at,
+    )
+
+
+def verified_dose(db_or_ctx: Any, session_id: int) -> VerifiedDose | None:
+    """The session's dose as verified by a second person, or ``None`` if there is none.
+
+    Accepts a :class:`~exoneb.core.context.Ctx` or a database session. No
+    permission check and no audit row: the caller (the inhalation step) reads
+    it inside its own, already authorised, action. A discarded dose is never
+    returned. Whether the dose is still in date is the caller's check at the
+    time of use (``use_by``); the session guards check it too.
+    """
+    db = getattr(db_or_ctx, "db", db_or_ctx)
+    p = active_preparation(db, session_id)
+    if p is None or p.status != VERIFIED:
+        return None
+    return _handoff(db, p, verified=True)
+
+
+def prepared_dose(db_or_ctx: Any, session_id: int) -> VerifiedDose | None:
+    """The session's prepared (signed) dose, verified or not, or ``None``.
+
+    For a dose not yet verified, ``verified_by`` is ``""`` and ``verified_at``
+    repeats ``prepared_at``: use :func:`verified_dose` whenever the second
+    person's check matters.
+    """
+    db = getattr(db_or_ctx, "db", db_or_ctx)
+    p = active_preparation(db, session_id)
+    if p is None:
+        return None
+    return _handoff(db, p, verified=p.status == VERIFIED)
+
+
+# --- the session state machine -----------------------------------------------------------
+
+
+def preparation_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
+    """Session facts: a signed dose, its second-person check, and whether it is still usable."""
+    p = active_preparation(ctx, session.id)
+    if p is None:
+        return FactContribution()
+    usable = _dose_usable(ctx, p, ctx.clock.now()).passed
+    return FactContribution(
+        signed_steps=frozenset({"preparation"}) if p.signature_id is not None else frozenset(),
+        flags={"verified_by_second_person": p.status == VERIFIED, "prepared_dose_usable": usable},
+    )
+
+
+register_fact_provider(preparation_facts)
+register_guard(State.PREPARED, State.VERIFIED, rules.prepared_dose_usable)
+register_guard(State.VERIFIED, State.INHALING, rules.prepared_dose_usable)
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def lots(*, ctx: Ctx, kind: str | None = None) -> list[ProductLot]:
+    """The site's lots, first expiry first (the register)."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    query = select(ProductLot).where(ProductLot.site_id == ctx.actor.site_id)
+    if kind is not None:
+        query = query.where(ProductLot.kind == kind)
+    return list(ctx.db.scalars(query.order_by(ProductLot.expires_at, ProductLot.id)))
+
+
+def get_lot(*, ctx: Ctx, lot_id: int) -> ProductLot:
+    """One lot of the actor's site."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    return _lot(ctx, lot_id)
+
+
+def vials_of(*, ctx: Ctx, lot_id: int) -> list[ProductVial]:
+    """A lot's vials, by number."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    _lot(ctx, lot_id)
+    return _vials(ctx, lot_id)
+
+
+def events_of(*, ctx: Ctx, lot_id: int) -> list[InventoryEvent]:
+    """Every movement of a lot and its vials, oldest first."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    _lot(ctx, lot_id)
+    return list(
+        ctx.db.scalars(
+            select(InventoryEvent)
+            .where(InventoryEvent.lot_id == lot_id)
+            .order_by(InventoryEvent.at, InventoryEvent.id)
+        )
+    )
+
+
+def releases_of(*, ctx: Ctx, lot_id: int) -> list[tuple[LotRelease, list[LotReleaseResult]]]:
+    """Every release/rejection decision of a lot with its checklist, oldest first."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    _lot(ctx, lot_id)
+    decisions = ctx.db.scalars(
+        select(LotRelease).where(LotRelease.lot_id == lot_id).order_by(LotRelease.id)
+    ).all()
+    return [
+        (
+            d,
+            list(
+                ctx.db.scalars(
+                    select(LotReleaseResult)
+                    .where(LotReleaseResult.release_id == d.id)
+                    .order_by(LotReleaseResult.position)
+                )
+            ),
+        )
+        for d in decisions
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecallRow:
+    """One preparation that used a lot: the session and the patient who received it."""
+
+    preparation_id: int
+    label_code: str
+    preparation_status: str
+    role: str  # "stock" | "diluent"
+    prepared_at: datetime
+    prepared_by: str
+    verified_by: str | None
+    stock_ml: float
+    saline_ml: float
+    session_id: int
+    session_state: str
+    patient_id: int
+    mrn: str
+    patient_name: str
+    birth_date: str
+
+
+def recall_report(*, ctx: Ctx, lot_id: int) -> list[RecallRow]:
+    """Every preparation, session and patient that received the lot (audited: it lists patients).
+
+    Patients of another site are not listed (they are not visible here); the
+    other site's own register lists them.
+    """
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    lot = _lot(ctx, lot_id)
+    rows = ctx.db.execute(
+        select(DosePreparation, TherapySession, Patient)
+        .join(TherapySession, TherapySession.id == DosePreparation.session_id)
+        .join(Patient, Patient.id == DosePreparation.patient_id)
+        .where(
+            or_(DosePreparation.lot_id == lot.id, DosePreparation.saline_lot_id == lot.id),
+            Patient.site_id == ctx.actor.site_id,
+        )
+        .order_by(DosePreparation.prepared_at, DosePreparation.id)
+    ).all()
+    report = [
+        RecallRow(
+            preparation_id=p.id,
+            label_code=p.label_code,
+            preparation_status=p.status,
+            role="stock" if p.lot_id == lot.id else "diluent",
+            prepared_at=p.prepared_at,
+            prepared_by=p.prepared_by,
+            verified_by=p.verified_by,
+            stock_ml=p.stock_ml,
+            saline_ml=p.saline_ml,
+            session_id=s.id,
+            session_state=s.state,
+            patient_id=pt.id,
+            mrn=pt.mrn,
+            patient_name=f"{pt.family_name}, {pt.given_name}",
+            birth_date=pt.birth_date.isoformat(),
+        )
+        for p, s, pt in rows
+    ]
+    _audit(
+        ctx,
+        "lot.recall_report",
+        LOT_RECORD,
+        lot,
+        after={"preparations": len(report), "patients": sorted({r.patient_id for r in report})},
+    )
+    return report
+
+
+def session_preparations(*, ctx: Ctx, session_id: int) -> list[DosePreparation]:
+    """Every preparation of a session (discarded ones too), newest first."""
+    return list(
+        ctx.db.scalars(
+            select(DosePreparation)
+            .where(DosePreparation.session_id == session_id)
+            .order_by(DosePreparation.id.desc())
+        )
+    )
+
+
+def draws_of(*, ctx: Ctx, preparation_id: int) -> list[tuple[PreparationDraw, ProductVial]]:
+    """The vials a preparation was drawn from."""
+    return [
+        (d, v)
+        for d, v in ctx.db.execute(
+            select(PreparationDraw, ProductVial)
+            .join(ProductVial, ProductVial.id == PreparationDraw.vial_id)
+            .where(PreparationDraw.preparation_id == preparation_id)
+            .order_by(PreparationDraw.id)
+        ).all()
+    ]
