@@ -16,8 +16,7 @@ job each:
   of the above, one event per mutation;
 - :mod:`~exoneb.preparation.nebulizer` — the catalog nebulizers a dose may be
   made for, with their fill limits and residual volume;
-- :mod:`~exoneb.preparation.errors` — the refusals, each with a stable code;
-- :func:`prepared_dose_usable` (here) — the session guard on a made dose.
+- :mod:`~exoneb.preparation.errors` — the refusals, each with a stable code.
 
 None of them imports the database, the web framework or templates, and none
 reads the clock: every time is an argument (``now``), so the rules are
@@ -114,7 +113,6 @@ from exoneb.preparation.release import (
     StorageRange,
     evaluate_release,
 )
-from exoneb.sessions.rules import SessionFacts
 
 __all__ = [
     "DEFAULT_VERIFIER_ROLES",
@@ -194,22 +192,6 @@ __all__ = [
     "nebulizer_fill",
     "plan_dose",
     "preparation_use_by",
-    "prepared_dose_usable",
     "within_hold",
 ]
 
-
-def prepared_dose_usable(facts: SessionFacts) -> str | None:
-    """Session guard: the made dose is still in date and neither of its lots is recalled or held.
-
-    The preparation service sets the ``prepared_dose_usable`` flag from its
-    tables; a session without it (no dose, or one that expired or whose lot was
-    recalled after it was made) may not be verified or start inhaling
-    (``reference/clinical.md`` §7: product checks must pass before nebulization).
-    """
-    if facts.flags.get("prepared_dose_usable"):
-        return None
-    return (
-        "The prepared dose is past its use-by or its lot was recalled or quarantined; "
-        "discard it and prepare a new dose."
-    )

@@ -15,17 +15,20 @@ starts ``BEGIN IMMEDIATE`` (``core.db``), so writers run one after the other.
 The vial's optimistic ``version`` column catches anything else as a 409. The
 session row is locked too, so one session cannot get two doses at once.
 
-At import this module connects step 2 to the session state machine: a fact
-provider (a signed preparation → ``"preparation"`` in ``signed_steps``; its
-second-person check → the ``verified_by_second_person`` flag; whether the
-dose is still usable → ``prepared_dose_usable``) and guards that keep a
-session from being verified or inhaling on a dose that has expired or whose
-lot was recalled or quarantined after it was made.
+At import this module connects step 2 to the session state machine with a
+fact provider: a signed preparation → ``"preparation"`` in ``signed_steps``;
+its second-person check → the ``verified_by_second_person`` flag; whether the
+dose may still be given → ``prepared_dose_usable``, which the pure session
+rules read to keep a session from being verified or starting to inhale on a
+dose that expired, was discarded, or whose lot was recalled or quarantined
+after it was made.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -70,7 +73,7 @@ from exoneb.protocols import registry
 from exoneb.protocols.schema import ProtocolFile
 from exoneb.sessions import service as sessions
 from exoneb.sessions.models import TherapySession
-from exoneb.sessions.rules import State, register_guard
+from exoneb.sessions.rules import State
 from exoneb.sessions.service import FactContribution, register_fact_provider
 
 EXOSOME, SALINE = "exosome", "saline"
@@ -125,6 +128,11 @@ def _protocol(settings: Settings, protocol_id: str | None) -> ProtocolFile:
     if protocol is None:
         raise InvalidInput(f"There is no protocol {protocol_id!r}.", field="protocol_id")
     return protocol
+
+
+def protocol_ids(settings: Settings) -> list[str]:
+    """The protocols whose release criteria a lot may be judged against."""
+    return sorted(registry.load_all(settings.protocols_dir))
 
 
 def _audit(
@@ -1353,7 +1361,12 @@ def preparation_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
     """Session facts: a signed dose, its second-person check, and whether it is still usable."""
     p = active_preparation(ctx, session.id)
     if p is None:
-        return FactContribution()
+        # A dose was made and discarded, and no new one yet: it may not be verified or
+        # inhaled. A session with no dose at all has no flag (the other guards block it).
+        made = ctx.db.scalar(
+            select(DosePreparation.id).where(DosePreparation.session_id == session.id).limit(1)
+        )
+        return FactContribution(flags={} if made is None else {"prepared_dose_usable": False})
     usable = _dose_usable(ctx, p, ctx.clock.now()).passed
     return FactContribution(
         signed_steps=frozenset({"preparation"}) if p.signature_id is not None else frozenset(),
@@ -1361,9 +1374,9 @@ def preparation_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
     )
 
 
+# The guard that reads ``prepared_dose_usable`` is a pure session rule (sessions/rules.py),
+# so the state machine does not depend on which modules happen to be imported.
 register_fact_provider(preparation_facts)
-register_guard(State.PREPARED, State.VERIFIED, rules.prepared_dose_usable)
-register_guard(State.VERIFIED, State.INHALING, rules.prepared_dose_usable)
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -1517,3 +1530,263 @@ def draws_of(*, ctx: Ctx, preparation_id: int) -> list[tuple[PreparationDraw, Pr
             .order_by(PreparationDraw.id)
         ).all()
     ]
+
+
+# --- views (what the API and the pages show) ------------------------------------------------
+
+
+def _columns(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    return {
+        c.key: getattr(record, c.key) for c in type(record).__table__.columns if c.key not in skip
+    }
+
+
+def lot_view(lot: ProductLot, *, now: datetime) -> dict[str, Any]:
+    """A lot as the register and the API show it, with whether it may be used now."""
+    error = _usability(lot, now)
+    return _columns(lot) | {
+        "label": _label(lot),
+        "usable": error is None,
+        "usable_message": "Usable now." if error is None else error.message,
+        "days_to_expiry": (lot.expires_at - now).total_seconds() / 86400,
+    }
+
+
+def vial_view(vial: ProductVial, hold: rules.HoldPolicy, *, now: datetime) -> dict[str, Any]:
+    """A vial with its volumes in mL and, when thawed, its hold deadline."""
+    deadline = None if vial.thawed_at is None else rules.hold_deadline(vial.thawed_at, hold)
+    return _columns(vial) | {
+        "initial_ml": _ml(vial.initial_ul),
+        "remaining_ml": _ml(vial.remaining_ul),
+        "used_ml": _ml(vial.used_ul),
+        "discarded_ml": _ml(vial.discarded_ul),
+        "hold_until": deadline if vial.status == V.THAWED.value else None,
+        "past_hold": vial.status == V.THAWED.value and deadline is not None and now > deadline,
+    }
+
+
+def lot_detail(*, ctx: Ctx, settings: Settings, lot_id: int) -> dict[str, Any]:
+    """Everything the lot page shows: certificate, checklist, decisions, vials, balance, events."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    lot = _lot(ctx, lot_id)
+    now = ctx.clock.now()
+    vials = _vials(ctx, lot.id)
+    hold = _lot_hold(settings, lot)
+    evaluation = None
+    if lot.kind == EXOSOME:
+        criteria = _protocol(settings, lot.protocol_id).release_criteria()
+        ev = rules.evaluate_release(certificate(lot), criteria)
+        evaluation = {
+            "releasable": ev.releasable,
+            "summary": ev.summary(),
+            "results": [dataclasses.asdict(r) | {"outcome": r.outcome.value} for r in ev.results],
+        }
+    decisions = [
+        _columns(d) | {"results": [_columns(r) for r in results]}
+        for d, results in releases_of(ctx=ctx, lot_id=lot.id)
+    ]
+    b = balance_of(vials)
+    return {
+        "lot": lot_view(lot, now=now),
+        "evaluation": evaluation,
+        "releases": decisions,
+        "vials": [vial_view(v, hold, now=now) for v in vials],
+        "balance": dataclasses.asdict(b) | {"balanced": b.balanced},
+        "events": [_columns(e) for e in events_of(ctx=ctx, lot_id=lot.id)],
+        "hold": {
+            "max_hold_min": hold.max_hold.total_seconds() / 60,
+            "condition": hold.condition,
+            "source": hold.source,
+        },
+        "next": [s.value for s in sorted(rules.LOT_TRANSITIONS[L(lot.status)])],
+    }
+
+
+def preparation_view(ctx: Ctx, p: DosePreparation) -> dict[str, Any]:
+    """A made dose with its lots, the vials it came from and whether it may still be given."""
+    lot = ctx.db.get(ProductLot, p.lot_id)
+    saline = ctx.db.get(ProductLot, p.saline_lot_id)
+    assert lot is not None
+    assert saline is not None
+    usable = _dose_usable(ctx, p, ctx.clock.now())
+    return _columns(p) | {
+        "lot_number": lot.lot_number,
+        "lot_label": _label(lot),
+        "product_name": lot.product_name,
+        "lot_expires_at": lot.expires_at,
+        "saline_lot_number": saline.lot_number,
+        "saline_lot_label": _label(saline),
+        "draws": [
+            {
+                "vial_id": v.id,
+                "vial_code": v.code,
+                "volume_ml": _ml(d.volume_ul),
+                "remainder_discarded_ml": _ml(d.remainder_discarded_ul),
+                "thawed_at": d.thawed_at,
+            }
+            for d, v in draws_of(ctx=ctx, preparation_id=p.id)
+        ],
+        "usable": usable.passed,
+        "usable_blockers": list(usable.blockers),
+    }
+
+
+def draft_view(draft: Draft) -> dict[str, Any]:
+    """The preview: every check, the blockers, and the arithmetic when it could be worked out."""
+    return {
+        "checks": [{"key": c.key, "passed": c.passed, "message": c.message} for c in draft.checks],
+        "blockers": list(draft.blockers),
+        "plan": None if draft.plan is None else dataclasses.asdict(draft.plan),
+        "lot_id": None if draft.lot is None else draft.lot.id,
+        "lot_label": None if draft.lot is None else _label(draft.lot),
+        "vials": [v.code for v in draft.vials],
+        "device": None if draft.device is None else dataclasses.asdict(draft.device),
+        "dose_particles": draft.dose_particles,
+        "fill_ml": draft.fill_ml,
+        "protocol": {"id": draft.protocol.id, "version": draft.protocol.version},
+        "hold": {
+            "max_hold_min": draft.hold.max_hold.total_seconds() / 60,
+            "condition": draft.hold.condition,
+            "source": draft.hold.source,
+        },
+    }
+
+
+def page(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: PlanIn | None = None
+) -> dict[str, Any]:
+    """The session's preparation page (an audited read of the patient record)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session = _session(ctx, session_id)
+    patient = patients.load_visible(ctx, session.patient_id)
+    p = active_preparation(ctx, session.id)
+    audit.record(
+        ctx=ctx,
+        action="preparation.read",
+        entity_type="therapy_session",
+        entity_id=session.id,
+        entity_version=session.version,
+        patient_id=session.patient_id,
+    )
+    draft = None
+    if p is None:
+        draft = draft_view(_draft(ctx, settings, session, data or PlanIn(), lock=False))
+    protocol = _protocol(settings, session.protocol_id)
+    allowed = {
+        kind
+        for r in protocol.regimens().values()
+        if r.carries_vesicles
+        for kind in r.allowed_device_kinds
+    }
+    return {
+        "session": {
+            "id": session.id,
+            "state": session.state,
+            "arm_code": session.arm_code,
+            "protocol_id": session.protocol_id,
+            "version": session.version,
+        },
+        "patient": {
+            "id": patient.id,
+            "mrn": patient.mrn,
+            "name": f"{patient.family_name}, {patient.given_name}",
+            "birth_date": patient.birth_date.isoformat(),
+        },
+        "preparation": None if p is None else preparation_view(ctx, p),
+        "draft": draft,
+        "history": [
+            {
+                "id": x.id,
+                "status": x.status,
+                "label_code": x.label_code,
+                "prepared_at": x.prepared_at,
+                "discard_reason": x.discard_reason,
+            }
+            for x in session_preparations(ctx=ctx, session_id=session.id)
+        ],
+        "nebulizers": [dataclasses.asdict(c) for c in rules.nebulizer_choices(allowed)],
+        "fill_limits_source": rules.FILL_LIMITS_SOURCE,
+        "exosome_lots": [lot_view(lot, now=ctx.clock.now()) for lot, _ in fefo(ctx=ctx)],
+        "thawed_lots": [
+            lot_view(lot, now=ctx.clock.now())
+            for lot in _site_exosome_lots(ctx)
+            if any(v.status == V.THAWED.value for v in _vials(ctx, lot.id))
+        ],
+        "saline_lots": [
+            lot_view(lot, now=ctx.clock.now())
+            for lot in lots(ctx=ctx, kind=SALINE)
+            if _usability(lot, ctx.clock.now()) is None
+        ],
+    }
+
+
+def label(*, ctx: Ctx, session_id: int) -> dict[str, Any]:
+    """What the printed label of the session's dose says (an audited read)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session = _session(ctx, session_id)
+    p = active_preparation(ctx, session.id)
+    if p is None:
+        raise NotFound("This session has no prepared dose to label.")
+    patient = patients.load_visible(ctx, session.patient_id)
+    view = preparation_view(ctx, p)
+    _audit(ctx, "preparation.label", PREP_RECORD, p, patient_id=p.patient_id)
+    return {
+        "label_code": p.label_code,
+        "patient": f"{patient.family_name}, {patient.given_name}",
+        "mrn": patient.mrn,
+        "birth_date": patient.birth_date.isoformat(),
+        "session_id": session.id,
+        "dose_level": p.arm_code,
+        "product": view["product_name"],
+        "lot": view["lot_number"],
+        "lot_expires_at": view["lot_expires_at"],
+        "saline_lot": view["saline_lot_number"],
+        "dose": rules.format_particles(p.loaded_particles),
+        "stock_ml": p.stock_ml,
+        "saline_ml": p.saline_ml,
+        "fill_ml": p.fill_ml,
+        "nebulizer": p.nebulizer_name,
+        "prepared_by": p.prepared_by,
+        "prepared_at": p.prepared_at,
+        "use_by": p.use_by,
+        "verified_by": p.verified_by,
+        "verified_at": p.verified_at,
+        "status": p.status,
+    }
+
+
+RECALL_COLUMNS = (
+    "preparation_id",
+    "label_code",
+    "preparation_status",
+    "role",
+    "prepared_at",
+    "prepared_by",
+    "verified_by",
+    "stock_ml",
+    "saline_ml",
+    "session_id",
+    "session_state",
+    "patient_id",
+    "mrn",
+    "patient_name",
+    "birth_date",
+)
+
+
+def recall_csv(*, ctx: Ctx, lot_id: int) -> str:
+    """The recall list as CSV (one row per preparation; audited like the page)."""
+    rows = recall_report(ctx=ctx, lot_id=lot_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(RECALL_COLUMNS)
+    for r in rows:
+        writer.writerow([_csv_cell(audit_value(getattr(r, c))) for c in RECALL_COLUMNS])
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -143,6 +143,17 @@ def _flag(name: str, missing: str) -> Guard:
     return guard
 
 
+def _dose_usable(facts: SessionFacts) -> str | None:
+    # Set by the preparation step: False once the made dose is past its use-by, was
+    # discarded, or its lot was recalled or quarantined after it was made.
+    if facts.flags.get("prepared_dose_usable") is False:
+        return (
+            "The prepared dose is past its use-by, was discarded, or its lot was recalled or "
+            "quarantined; prepare a new dose."
+        )
+    return None
+
+
 _GUARDS: dict[tuple[State, State], list[Guard]] = {
     (State.PLANNED, State.ASSESSED): [_needs_signed("assessment", "assessment")],
     # The decision counts only while the assessment it belongs to is signed (an amended,
@@ -156,10 +167,11 @@ _GUARDS: dict[tuple[State, State], list[Guard]] = {
         _eligibility_is("ineligible"),
     ],
     (State.CLEARED, State.PREPARED): [_needs_signed("preparation", "dose preparation")],
-    (State.PREPARED, State.VERIFIED): [_second_person],
+    (State.PREPARED, State.VERIFIED): [_second_person, _dose_usable],
     # Inhaling means the nebulizer is on, under a trained supervisor recorded as present.
     (State.VERIFIED, State.INHALING): [
         _regulatory_gate,
+        _dose_usable,
         _flag("inhalation_supervisor_present", "No trained supervisor is recorded as present."),
         _flag("inhalation_started", "The nebulization has not been started."),
     ],

@@ -118,3 +118,17 @@ def test_registered_guard_applies_and_rejects_non_transitions() -> None:
 def test_can_plan_needs_consent_and_authorisation() -> None:
     assert rules.can_plan(consent_current=True, authorisation_active=True) == []
     assert len(rules.can_plan(consent_current=False, authorisation_active=False)) == 2
+
+
+@pytest.mark.parametrize(("source", "target"), [(State.PREPARED, State.VERIFIED),
+                                                (State.VERIFIED, State.INHALING)])  # fmt: skip
+def test_a_dose_no_longer_usable_blocks_verification_and_inhalation(
+    source: State, target: State
+) -> None:
+    """Preparation sets prepared_dose_usable=False for an expired, discarded or recalled dose."""
+    flags = {"verified_by_second_person": True, "prepared_dose_usable": False}
+    blockers = rules.check(facts(source, flags=flags), target)
+    assert blockers == [
+        "The prepared dose is past its use-by, was discarded, or its lot was recalled or "
+        "quarantined; prepare a new dose."
+    ]
