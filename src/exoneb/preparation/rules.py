@@ -194,4 +194,3 @@ __all__ = [
     "preparation_use_by",
     "within_hold",
 ]
-
