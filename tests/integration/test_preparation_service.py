@@ -20,6 +20,7 @@ from exoneb.accounts.models import Signature
 from exoneb.accounts.permissions import Role
 from exoneb.core.audit import AuditEvent, verify_chain
 from exoneb.core.errors import NotFound, PermissionDenied, RuleViolation
+from exoneb.inhalation import service as inhalation
 from exoneb.preparation import rules
 from exoneb.preparation import service as prep
 from exoneb.preparation.handoff import VerifiedDose
@@ -110,6 +111,8 @@ def test_full_flow_release_thaw_prepare_verify_hand_over(world: World) -> None:
     assert dose.verified_by == "Nurse One"
     # hold 2 h from the thaw start (reference/clinical.md §2.4)
     assert dose.use_by - dose.prepared_at == timedelta(hours=2)
+    with world.action(Role.NURSE) as ctx:  # step 3 reads it through its one seam
+        assert inhalation.verified_dose(ctx=ctx, session_id=session_id) == dose
     with world.factory() as db:
         assert prep.verified_dose(db, session_id) == dose  # a plain db session works too
         meanings = set(db.scalars(select(Signature.meaning)))

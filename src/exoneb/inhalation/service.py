@@ -48,6 +48,7 @@ from exoneb.inhalation.schemas import (
 )
 from exoneb.patients import service as patients
 from exoneb.patients.models import Patient
+from exoneb.preparation import service as preparation
 from exoneb.preparation.handoff import VerifiedDose
 from exoneb.protocols import registry
 from exoneb.sessions import service as sessions
@@ -67,12 +68,12 @@ ACTIVE, RETIRED = "active", "retired"
 VerifiedDoseSource = Callable[[Ctx, int], VerifiedDose | None]
 
 
-def _no_preparation_yet(ctx: Ctx, session_id: int) -> VerifiedDose | None:  # noqa: ARG001
-    """Until step 2's service is wired in, no session has a verified dose."""
-    return None
+def _from_preparation(ctx: Ctx, session_id: int) -> VerifiedDose | None:
+    """Step 2's verified dose of the session (``preparation.service.verified_dose``)."""
+    return preparation.verified_dose(ctx, session_id)
 
 
-_verified_dose_source: list[VerifiedDoseSource] = [_no_preparation_yet]
+_verified_dose_source: list[VerifiedDoseSource] = [_from_preparation]
 
 
 def use_verified_dose_source(source: VerifiedDoseSource) -> VerifiedDoseSource:
