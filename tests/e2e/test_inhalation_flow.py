@@ -2,9 +2,10 @@
 page — set-up with the dose preview, supervisor, start, one pause for a cough, resume, stop,
 residual volume, signature — and ends on the monitoring step with the dose plot visible.
 
-The server runs in this process (uvicorn in a thread) so that steps 1–2 can be stood in
-for as in the integration tests (``tests.integration.inhalation_helpers.StandIn``); every move
-of the session still goes through the real session service and its guards.
+Steps 1–2 are real records made through the services beforehand (assessment signed, lot
+released, dose prepared by the pharmacist and verified by the nurse:
+``tests.integration.prep_factories.verified_session``); the server runs in this process
+(uvicorn in a thread) on the same database.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,46 +23,56 @@ import uvicorn
 
 from exoneb.accounts.permissions import Role
 from exoneb.core import migrate
-from exoneb.core.clock import FrozenClock, SystemClock
 from exoneb.web.app import create_app
 
 from ..integration.conftest import PASSWORD, World, seed_world
-from ..integration.inhalation_helpers import StandIn, mesh_device, stand_in
+from ..integration.inhalation_helpers import mesh_device
+from ..integration.prep_factories import verified_session
 from .conftest import _free_port
 from .test_information_a11y import _violations
 
 pytestmark = pytest.mark.e2e
 
 
+class RunningClock:
+    """Real time, started at a given instant (the fixtures' lots expire in real 2026)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start, self._real = start, time.monotonic()
+
+    def now(self) -> datetime:
+        """The start plus the real time passed since."""
+        return self._start + timedelta(seconds=time.monotonic() - self._real)
+
+
 @pytest.fixture
-def clinic(tmp_path: Path) -> Iterator[tuple[str, World, StandIn]]:
-    """A migrated SQLite clinic served on a loopback port, with steps 1–2 stood in for."""
+def clinic(tmp_path: Path) -> Iterator[tuple[str, World]]:
+    """A migrated SQLite clinic served on a loopback port."""
     url = f"sqlite:///{tmp_path / 'exoneb.db'}"
     migrate.upgrade(url)
-    world = seed_world(url, clock=FrozenClock(SystemClock().now()))
+    world = seed_world(url)  # the records are made at the world's (frozen) clinic time …
     port = _free_port()
-    app = create_app(world.settings, clock=SystemClock())
+    app = create_app(world.settings, clock=RunningClock(world.clock.now()))  # … then it runs
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
-    with stand_in(world) as fake:
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}", world, fake
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            world.factory.kw["bind"].dispose()
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", world
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        world.factory.kw["bind"].dispose()
 
 
 def test_run_with_one_pause_ends_in_monitoring_with_the_plot(
-    clinic: tuple[str, World, StandIn], browser: Any
+    clinic: tuple[str, World], browser: Any
 ) -> None:
-    base, world, fake = clinic
-    _, session_id = fake.verified_session()
+    base, world = clinic
+    session_id = verified_session(world, "E2E-INH-1")
     mesh_device(world)
     context = browser.new_context(base_url=base, viewport={"width": 1024, "height": 768})
     page = context.new_page()
