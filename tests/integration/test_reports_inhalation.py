@@ -17,6 +17,7 @@ from exoneb.reports import fhir, pdf, service
 
 from .conftest import PASSWORD, World
 from .inhalation_helpers import StandIn, act, stand_in, stopped_run
+from .prep_factories import released_lot
 
 
 @pytest.fixture
@@ -86,6 +87,7 @@ def _of(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def test_fhir_bundle_has_device_medication_administration_and_procedure(
     world: World, fake: StandIn
 ) -> None:
+    assert released_lot(world, "EV-LOT-1") == 1  # the stand-in's dose names lot 1
     patient_id, _ = signed_run(world, fake)
     with world.action(Role.COORDINATOR) as ctx:
         bundle = service.export_fhir(ctx=ctx, settings=world.settings, patient_id=patient_id)

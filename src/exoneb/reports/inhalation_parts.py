@@ -11,7 +11,8 @@ from one minute to the next.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from exoneb.accounts import service as accounts
@@ -199,10 +200,18 @@ def add_medication(ctx: Ctx, b: fhir.BundleBuilder, session_id: int) -> str | No
     })  # fmt: skip
 
 
-def lot_expiry(ctx: Ctx, lot_id: int) -> Any:
-    """The lot's expiry, once the preparation step's records are readable (else None)."""
-    del ctx, lot_id
-    return None
+LotExpiry = Callable[[Ctx, int], datetime | None]
+_LOT_EXPIRY: list[LotExpiry] = []
+
+
+def use_lot_expiry(source: LotExpiry) -> None:
+    """Where the lot's expiry comes from (step 2 registers it; until then none is exported)."""
+    _LOT_EXPIRY[:] = [source]
+
+
+def lot_expiry(ctx: Ctx, lot_id: int) -> datetime | None:
+    """The lot's expiry from step 2's records, or None when no source is registered."""
+    return _LOT_EXPIRY[0](ctx, lot_id) if _LOT_EXPIRY else None
 
 
 def fhir_contributor(ctx: Ctx, b: fhir.BundleBuilder, refs: fhir.SessionRefs) -> None:

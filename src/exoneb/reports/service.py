@@ -33,13 +33,20 @@ from exoneb.core.errors import InvalidInput, NotFound
 from exoneb.patients import service as patients
 from exoneb.patients.models import Patient
 from exoneb.protocols import registry
-from exoneb.reports import course, fhir, inhalation_parts, safety, tables
+from exoneb.reports import (
+    course,
+    fhir,
+    inhalation_parts,
+    preparation_parts,
+    safety,
+    tables,
+)
 from exoneb.reports import session_report as session_sections
 from exoneb.reports.document import Issue, Report, fingerprint, normalise_digest
 from exoneb.sessions import service as sessions
 from exoneb.sessions.models import TherapySession
 
-_STEPS = (inhalation_parts,)
+_STEPS = (preparation_parts, inhalation_parts)
 """Step modules that register their report sections and FHIR resources at import."""
 
 FORMATS = frozenset({"html", "pdf", "json"})
