@@ -41,10 +41,12 @@ def preparation_section(ctx: Ctx, sc: SessionContext) -> Section:
         Item("Product", lot.product_name), Item("Lot", f"{lot.lot_number} ({lot.manufacturer})"),
         Item("Lot expiry", utc_text(lot.expires_at)), Item("Lot status", lot.status),
         Item("Saline lot", f"{saline.lot_number} ({saline.manufacturer})"),
-        Item("Dose level", p.arm_code), Item("Prescribed dose", p.prescribed_particles, "particles"),
+        Item("Dose level", p.arm_code),
+        Item("Prescribed dose", p.prescribed_particles, "particles"),
         Item("Target dose (after residual compensation)", p.target_particles, "particles"),
         Item("Certified concentration", p.certified_particles_per_ml, "particles/mL"),
-        Item("Stock volume (exact)", p.stock_exact_ml, "mL"), Item("Stock volume", p.stock_ml, "mL"),
+        Item("Stock volume (exact)", p.stock_exact_ml, "mL"),
+        Item("Stock volume", p.stock_ml, "mL"),
         Item("Saline volume", p.saline_ml, "mL"), Item("Fill volume", p.fill_ml, "mL"),
         Item("Loaded dose", p.loaded_particles, "particles"),
         Item("Expected emitted dose", p.expected_emitted_particles, "particles"),
@@ -72,8 +74,8 @@ def preparation_section(ctx: Ctx, sc: SessionContext) -> Section:
                               Column("Remainder discarded", "mL"), Column("Thawed (UTC)")), draws),
     ]  # fmt: skip
     if discarded:
-        tables_.append(Table("Discarded preparations", (Column("Preparation"), Column("When (UTC)"),
-                                                         Column("By"), Column("Reason")), discarded))  # fmt: skip
+        cols = (Column("Preparation"), Column("When (UTC)"), Column("By"), Column("Reason"))
+        tables_.append(Table("Discarded preparations", cols, discarded))
     sigs = []
     for q in made:
         content = preparation.signed_content(q)
