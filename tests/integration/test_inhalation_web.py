@@ -208,3 +208,23 @@ def test_run_page_warns_of_an_ultrasonic_nebulizer_with_vesicles(
     page = nurse.client.get(f"/sessions/{session_id}/inhalation").text
     assert 'data-warning="device.heat_sensitive_product"' in page
     assert "heat-sensitive biological product" in page
+
+
+def test_a_session_aborted_mid_run_freezes_the_counter_and_says_so(
+    world: World, fake: StandIn
+) -> None:
+    from .inhalation_helpers import act, set_up
+
+    _, session_id = fake.verified_session()
+    set_up(world, session_id, mesh_device(world))
+    act(world, "supervisor", session_id)
+    act(world, "start", session_id)
+    with world.action(Role.NURSE) as ctx:
+        from exoneb.sessions import service as sessions
+
+        s = sessions.get_session(ctx=ctx, session_id=session_id, refresh=True)
+        sessions.abort(ctx=ctx, session_id=session_id, reason="patient unwell", version=s.version)
+    page = login(app_for(world), world, Role.NURSE).client.get(f"/sessions/{session_id}/inhalation")
+    assert 'data-running="false"' in page.text
+    assert "The session was aborted while the nebulization was running" in page.text
+    assert "Stop nebulization</button>" not in page.text  # the service would refuse it anyway
