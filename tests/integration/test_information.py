@@ -85,7 +85,8 @@ def test_missing_translation_falls_back_to_english_with_a_notice(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    "path", ["/information/EN", "/information/en_GB", "/information/x/leaflet.pdf"]
+    "path",
+    ["/information/EN", "/information/en_GB", "/information/en%0A", "/information/x/leaflet.pdf"],
 )
 def test_malformed_language_is_404(tmp_path: Path, path: str) -> None:
     assert _public(tmp_path).get(path).status_code == 404

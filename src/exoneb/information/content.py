@@ -122,7 +122,7 @@ class Leaflet:
 def _split(path: Path) -> tuple[dict[str, Any], str, str]:
     """Front matter, body and normalised full text of one Markdown file."""
     try:
-        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")  # BOM: Notepad
     except UnicodeDecodeError as exc:
         raise LeafletFileError(f"{path}: not UTF-8 text ({exc.reason}).") from exc
     match = _FRONT_MATTER.match(text)
@@ -195,13 +195,13 @@ class Library:
             child.name
             for base in self.dirs
             for child in base.iterdir()
-            if LANGUAGE_PATTERN.match(child.name) and (child / "leaflet.md").is_file()
+            if LANGUAGE_PATTERN.fullmatch(child.name) and (child / "leaflet.md").is_file()
         }
         return sorted(found, key=lambda code: (code != DEFAULT_LANGUAGE, code))
 
     def exact(self, language: str) -> Leaflet | None:
         """The leaflet in exactly ``language``, or ``None`` when there is no such translation."""
-        if not LANGUAGE_PATTERN.match(language):
+        if not LANGUAGE_PATTERN.fullmatch(language):
             return None
         leaflet_file = self._find(language, "leaflet.md")
         if leaflet_file is None:

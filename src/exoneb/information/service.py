@@ -53,7 +53,7 @@ def library(settings: Settings) -> Library:
 
 
 def _checked_language(language: str) -> str:
-    if not LANGUAGE_PATTERN.match(language):
+    if not LANGUAGE_PATTERN.fullmatch(language):
         raise NotFound("No patient information in this language.")
     return language
 

@@ -95,7 +95,7 @@ def test_missing_translation_falls_back_to_english_for_reading_only() -> None:
     assert library.exact("fr") is None  # consent never records English as French
 
 
-@pytest.mark.parametrize("code", ["../en", "EN", "en_GB", "", "e", "english"])
+@pytest.mark.parametrize("code", ["../en", "EN", "en_GB", "", "e", "english", "en\n"])
 def test_language_codes_are_checked_before_any_file_is_read(code: str) -> None:
     assert Library().exact(code) is None
 
@@ -164,3 +164,11 @@ def test_malformed_clinic_file_names_file_and_problem(
 def test_missing_clinic_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LeafletFileError, match="does not exist"):
         Library(tmp_path / "nowhere")
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_like_one_without(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic"
+    shutil.copytree(PACKAGED_DIR / "en", clinic / "en")
+    leaflet = clinic / "en" / "leaflet.md"
+    leaflet.write_bytes(b"\xef\xbb\xbf" + leaflet.read_bytes())  # as Windows Notepad saves
+    assert Library(clinic).leaflet("en").sha256 == Library().leaflet("en").sha256
