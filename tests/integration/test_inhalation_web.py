@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -180,6 +181,13 @@ def test_device_register_page_adds_and_warns(world: World) -> None:
     assert made.status_code == 303, made.text[:500]
     page = nurse.client.get("/devices").text
     assert 'data-warning="device.heat_sensitive_product"' in page
+    edit = re.search(r'action="/devices/(\d+)/edit".*?name="version" value="(\d+)"', page, re.S)
+    assert edit, page[:500]
+    corrected = _form(nurse, f"/devices/{edit.group(1)}/edit", data | {
+        "version": edit.group(2), "validated_with_product": "true"})  # fmt: skip
+    assert corrected.status_code == 303, corrected.text[:500]
+    page = nurse.client.get("/devices").text
+    assert 'data-warning="device.not_validated_with_product"' not in page
     missing = _form(nurse, "/devices", {"make": "X"})
     assert missing.status_code == 422
     assert 'id="e-model"' in missing.text

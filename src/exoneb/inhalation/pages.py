@@ -25,6 +25,7 @@ from exoneb.core.context import Ctx
 from exoneb.inhalation import service
 from exoneb.inhalation.schemas import (
     DeviceIn,
+    DeviceUpdate,
     PauseIn,
     ResidualIn,
     RetireIn,
@@ -274,6 +275,18 @@ def register_device(request: Request, auth: AuthDep, form: FormDep) -> Response:
     return _device_act(
         request, auth, form, lambda ctx: service.register_device(ctx=ctx, data=parsed)
     )
+
+
+@router.post("/devices/{device_id}/edit")
+def update_device(request: Request, device_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Correct a register entry (e.g. validated with the product, another catalog device)."""
+    parsed, errors = parse(DeviceUpdate, form)  # an unticked box is absent: not validated
+    if parsed is None:
+        return _devices_page(request, auth, errors, form, 422)
+    return _device_act(
+        request, auth, form,
+        lambda ctx: service.update_device(ctx=ctx, device_id=device_id, data=parsed),
+    )  # fmt: skip
 
 
 @router.post("/devices/{device_id}/retire")
