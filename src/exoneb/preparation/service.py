@@ -474,6 +474,49 @@ def _decide(
     return release, evaluation
 
 
+def _log_move(
+    ctx: Ctx,
+    lot: ProductLot,
+    action: str,
+    before: Mapping[str, Any],
+    *,
+    reason: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """The inventory event and the audit row of a lot status change."""
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        action,
+        from_status=before["status"],
+        to_status=lot.status,
+        reason=reason,
+        detail=detail,
+    )
+    _audit(
+        ctx,
+        action,
+        LOT_RECORD,
+        lot,
+        before=before,
+        after=_snapshot(lot) | dict(detail or {}),
+        reason=reason,
+    )
+
+
+def _hold(
+    ctx: Ctx, lot_id: int, data: Reasoned, target: rules.LotStatus, action: str
+) -> ProductLot:
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, data.version, "lot")
+    reason = data.reason.strip()
+    before = _snapshot(lot)
+    _move_lot(ctx, lot, target, reason)
+    _log_move(ctx, lot, action, before, reason=reason)
+    return lot
+
+
 def release_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: ReleaseIn) -> ProductLot:
     """Release a quarantined lot whose certificate meets every criterion (e-signature)."""
     authorize(ctx=ctx, action=Action.LOT_RELEASE)
@@ -494,23 +537,7 @@ def release_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: ReleaseIn) -
     before = _snapshot(lot)
     _move_lot(ctx, lot, L.RELEASED, evaluation.summary())
     lot.released_at, lot.released_by = now, _who(ctx)
-    ctx.db.flush()
-    _event(
-        ctx,
-        lot,
-        "lot.release",
-        from_status=before["status"],
-        to_status=lot.status,
-        detail={"release_id": release.id},
-    )
-    _audit(
-        ctx,
-        "lot.release",
-        LOT_RECORD,
-        lot,
-        before=before,
-        after=_snapshot(lot) | {"release_id": release.id},
-    )
+    _log_move(ctx, lot, "lot.release", before, detail={"release_id": release.id})
     return lot
 
 
@@ -526,57 +553,20 @@ def reject_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: RejectIn) -> 
     release, _ = _decide(ctx, settings, lot, "rejected", password=data.password, reason=reason)
     before = _snapshot(lot)
     _move_lot(ctx, lot, L.REJECTED, reason)
-    ctx.db.flush()
-    _event(
-        ctx,
-        lot,
-        "lot.reject",
-        from_status=before["status"],
-        to_status=lot.status,
-        reason=reason,
-        detail={"release_id": release.id},
-    )
-    _audit(ctx, "lot.reject", LOT_RECORD, lot, before=before, after=_snapshot(lot), reason=reason)
+    _log_move(ctx, lot, "lot.reject", before, reason=reason, detail={"release_id": release.id})
     return lot
 
 
 def quarantine_lot(*, ctx: Ctx, lot_id: int, data: Reasoned) -> ProductLot:
     """Hold a released lot in quarantine, with a reason (e.g. a deviation under review)."""
     authorize(ctx=ctx, action=Action.LOT_RELEASE)
-    lot = _lot(ctx, lot_id, lock=True)
-    _check_version(lot, data.version, "lot")
-    reason = data.reason.strip()
-    before = _snapshot(lot)
-    _move_lot(ctx, lot, L.QUARANTINE, reason)
-    ctx.db.flush()
-    _event(
-        ctx,
-        lot,
-        "lot.quarantine",
-        from_status=before["status"],
-        to_status=lot.status,
-        reason=reason,
-    )
-    _audit(
-        ctx, "lot.quarantine", LOT_RECORD, lot, before=before, after=_snapshot(lot), reason=reason
-    )
-    return lot
+    return _hold(ctx, lot_id, data, L.QUARANTINE, "lot.quarantine")
 
 
 def recall_lot(*, ctx: Ctx, lot_id: int, data: Reasoned) -> ProductLot:
     """Recall a lot, with a reason; none of it may be used again (its doses are blocked too)."""
     authorize(ctx=ctx, action=Action.LOT_RECALL)
-    lot = _lot(ctx, lot_id, lock=True)
-    _check_version(lot, data.version, "lot")
-    reason = data.reason.strip()
-    before = _snapshot(lot)
-    _move_lot(ctx, lot, L.RECALLED, reason)
-    ctx.db.flush()
-    _event(
-        ctx, lot, "lot.recall", from_status=before["status"], to_status=lot.status, reason=reason
-    )
-    _audit(ctx, "lot.recall", LOT_RECORD, lot, before=before, after=_snapshot(lot), reason=reason)
-    return lot
+    return _hold(ctx, lot_id, data, L.RECALLED, "lot.recall")
 
 
 def record_storage(*, ctx: Ctx, lot_id: int, data: ExcursionIn) -> rules.ExcursionJudgement:
