@@ -35,6 +35,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.inhalation import pages as inhalation_pages
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
+    from exoneb.preparation import api as preparation_api
+    from exoneb.preparation import pages as preparation_pages
     from exoneb.protocols import api as protocols_api
     from exoneb.reports import api as reports_api
     from exoneb.reports import pages as reports_pages
@@ -49,6 +51,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     api.append(reports_api)
     pages.append(reports_pages)
     pages += [inhalation_pages]
+    api.append(preparation_api)
+    pages.append(preparation_pages)
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

@@ -26,6 +26,7 @@ TEMPLATE_DIRS = [
     _SRC / "sessions" / "templates",
     _SRC / "assessment" / "templates",
     _SRC / "inhalation" / "templates",
+    _SRC / "preparation" / "templates",
     _SRC / "audit_trail" / "templates",
     _SRC / "information" / "templates",
     _SRC / "reports" / "templates",
