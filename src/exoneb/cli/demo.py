@@ -23,6 +23,7 @@ from exoneb.core.context import Ctx
 from exoneb.inhalation import demo as inhalation_demo
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, EnrolmentCreate, PatientCreate
+from exoneb.preparation.demo import seed_preparation
 from exoneb.sessions import service as sessions
 from exoneb.sessions.schemas import SessionPlan
 
@@ -81,6 +82,8 @@ def demo(
         _seed_patients(ctx, settings)
     with system_action(accounts.actor_for(users[Role.NURSE])) as ctx:
         inhalation_demo.seed_devices(ctx)
+    with system_action(accounts.actor_for(users[Role.PHARMACIST])) as ctx:
+        seed_preparation(ctx, settings)
     typer.echo(f"Seeded demo site {DEMO_SITE[1]} with {len(DEMO_STAFF)} staff and 3 patients.")
     print_logins(hint)
 
