@@ -119,8 +119,11 @@ def sessions_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[Row]:
 _PHASE = {"pre": "pre-session", "post_bd": "post-bronchodilator"}
 
 
-def _obs(s: TherapySession, status: str, phase: str, when: str | None, code: t.Code,
-         value: Any, **extra: Any) -> Row:  # fmt: skip
+def observation_row(
+    s: TherapySession, status: str, phase: str, when: str | None, code: t.Code, value: Any,
+    **extra: Any,
+) -> Row:  # fmt: skip
+    """One row of the ``observations`` table (``extra`` overrides, e.g. ``step``, ``z_score``)."""
     return {"session_id": s.id, "patient_id": s.patient_id, "arm_code": s.arm_code,
             "step": "assessment", "phase": phase, "observed_at_utc": when,
             "code_system": code.system, "code": code.code, "name": code.display, "value": value,
@@ -143,10 +146,21 @@ def observation_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[Row]:
                 code = t.SPIROMETRY.get((kind, param))
                 if r is None or code is None or r.get("measured") is None:
                     continue
-                out.append(_obs(s, a.status, _PHASE.get(kind, kind), test.get("test_date"), code,
-                                r["measured"], predicted=r.get("predicted"), lln=r.get("lln"),
-                                z_score=r.get("z"),
-                                percent_predicted=r.get("percent_predicted")))  # fmt: skip
+                phase = _PHASE.get(kind, kind)
+                out.append(
+                    observation_row(
+                        s,
+                        a.status,
+                        phase,
+                        test.get("test_date"),
+                        code,
+                        r["measured"],
+                        predicted=r.get("predicted"),
+                        lln=r.get("lln"),
+                        z_score=r.get("z"),
+                        percent_predicted=r.get("percent_predicted"),
+                    )
+                )
         vitals = v["vitals"] or {}
         pairs = [(codes[0], vitals.get(key)) for key, codes in t.VITALS.items()]
         pairs += [(t.SYSTOLIC, vitals.get("systolic_bp_mmhg")),
@@ -154,9 +168,20 @@ def observation_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[Row]:
         scales = v["scales"] or {}
         pairs += [(t.CAT_TOTAL, scales.get("cat_total")), (t.MMRC_GRADE, scales.get("mmrc_grade")),
                   (t.SIX_MINUTE_WALK, scales.get("walk_distance_m"))]  # fmt: skip
-        out += [_obs(s, a.status, "pre-session", when, code, value)
+        out += [observation_row(s, a.status, "pre-session", when, code, value)
                 for code, value in pairs if value is not None]  # fmt: skip
+    for extra in _OBSERVATION_ROWS:
+        out += extra(ctx, found)
     return out
+
+
+_OBSERVATION_ROWS: list[TableBuilder] = []
+
+
+def register_observation_rows(builder: TableBuilder) -> None:
+    """Let a step add its rows to the ``observations`` table (same columns, same codes)."""
+    if builder not in _OBSERVATION_ROWS:
+        _OBSERVATION_ROWS.append(builder)
 
 
 _BUILDERS.update({"sessions": sessions_rows, "observations": observation_rows})

@@ -107,6 +107,19 @@ VITALS: dict[str, tuple[Code, ...]] = {
 }
 """Stored vitals field → its Observation codes (blood pressure is one panel, below)."""
 
+PEF = Code(
+    LOINC,
+    "19935-6",
+    "Maximum expiratory gas flow Respiratory system airway by Peak flow meter",
+    "L/min",
+)
+
+# --- adverse-event findings (§1.2; only the verified ones) -----------------------------------
+
+COUGH = Code(SNOMED, "49727002", "Cough (finding)")
+DYSPNOEA = Code(SNOMED, "267036007", "Dyspnea (finding)")
+BRONCHOSPASM = Code(SNOMED, "4386001", "Bronchospasm (finding)")
+
 # --- scales: no LOINC code in the cited sources (§1.1) → local codes ------------------------
 
 CAT_TOTAL = Code(
@@ -143,7 +156,8 @@ KNOWN_CODES: frozenset[Code] = frozenset(
         COMPONENT_Z, SPO2, SPO2_PULSE_OXIMETRY, HEART_RATE, RESPIRATORY_RATE,
         BODY_TEMPERATURE, BP_PANEL, SYSTOLIC, DIASTOLIC, BODY_HEIGHT, BODY_WEIGHT, BMI,
         CAT_TOTAL, MMRC_GRADE, SIX_MINUTE_WALK, SPIROMETRY_PROCEDURE, NEBULIZER_THERAPY,
-        NEBULIZER_DEVICE, ROUTE_RESPIRATORY, METHOD_INHALE, EXPORT_EVENT,
+        NEBULIZER_DEVICE, ROUTE_RESPIRATORY, METHOD_INHALE, EXPORT_EVENT, PEF, COUGH,
+        DYSPNOEA, BRONCHOSPASM,
         *SIGNATURE_TYPES.values(),
     }
 )  # fmt: skip
