@@ -171,7 +171,8 @@ def test_consent_amendment_from_the_patient_page(world: World) -> None:
     url = f"/patients/{patient_id}/consents/{consent_id.group(1)}/amend"
     missing = _form(nurse, url, {"document_version": "ICF 1.1", "consent_date": "2026-01-02"})
     assert missing.status_code == 422
-    assert _field_error(missing.text, "reason") == "Required."
+    # the amend form is one per consent row: its ids carry the row's prefix
+    assert _field_error(missing.text, f"amend-{consent_id.group(1)}-reason") == "Required."
     done = _form(
         nurse,
         url,

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from exoneb.accounts.permissions import Action
 from exoneb.assessment import service
@@ -30,9 +30,9 @@ from exoneb.assessment.schemas import (
 )
 from exoneb.assessment.spirometry_terms import Ethnicity
 from exoneb.core.context import Ctx
-from exoneb.core.errors import DomainError, InvalidInput
+from exoneb.core.errors import InvalidInput
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import parse
+from exoneb.web.forms import act_or_show_again, parse
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -81,16 +81,15 @@ def _act(
     form: Mapping[str, str],
     run: Callable[[Ctx], object],
 ) -> Response:
-    try:
+    def in_one_action() -> None:
         with auth.action() as ctx:
             run(ctx)
-        return RedirectResponse(f"/sessions/{session_id}/assessment", status_code=303)
-    except InvalidInput as exc:
-        return _page(request, auth, session_id, {exc.field: exc.message}, form, 422)
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        return _page(request, auth, session_id, {"form": exc.message}, form, exc.status_code)
+
+    return act_or_show_again(
+        in_one_action,
+        done_url=f"/sessions/{session_id}/assessment",
+        again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
+    )
 
 
 def _submit(
