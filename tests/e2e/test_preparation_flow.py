@@ -10,15 +10,12 @@ the browser, and every session move goes through the real session service and it
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from exoneb.core import migrate
 from exoneb.core.clock import FrozenClock, SystemClock
@@ -26,7 +23,7 @@ from exoneb.web.app import create_app
 
 from ..integration.conftest import PASSWORD, World, seed_world
 from ..integration.prep_factories import cleared_session, saline_lot
-from .conftest import _free_port
+from .conftest import serve_in_thread
 
 pytestmark = pytest.mark.e2e
 
@@ -40,20 +37,11 @@ def clinic(tmp_path: Path) -> Iterator[tuple[str, World, int]]:
     world = seed_world(url, clock=FrozenClock(now))
     session_id = cleared_session(world)
     saline_lot(world, expires_at=now + timedelta(days=365))
-    port = _free_port()
     app = create_app(world.settings, clock=SystemClock())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", world, session_id
+        with serve_in_thread(app) as base:
+            yield base, world, session_id
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         world.factory.kw["bind"].dispose()
 
 

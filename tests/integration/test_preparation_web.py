@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from exoneb.accounts.permissions import MATRIX, Action, Role
 
 from .conftest import PASSWORD, World
 from .prep_factories import cleared_session, lot_data, released_lot, saline_lot, thaw
-from .webclient import Staff, app_for, login
-
-
-def _form(staff: Staff, url: str, data: dict[str, str]) -> Any:
-    return staff.client.post(url, data={"csrf_token": staff.csrf, **data}, follow_redirects=False)
-
-
-def _version(html: str) -> str:
-    found = re.search(r'name="version" value="(\d+)"', html)
-    assert found, html[:500]
-    return found.group(1)
+from .test_assessment_pages import _form, _version
+from .webclient import app_for, login
 
 
 def test_api_from_receipt_to_a_verified_dose(world: World) -> None:

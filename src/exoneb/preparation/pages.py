@@ -16,11 +16,10 @@ from typing import Any, TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
-from exoneb.core.errors import DomainError, InvalidInput
 from exoneb.preparation import service
 from exoneb.preparation.label import label_pdf, qr_payload, qr_svg
 from exoneb.preparation.schemas import (
@@ -37,7 +36,7 @@ from exoneb.preparation.schemas import (
     VerifyIn,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import parse
+from exoneb.web.forms import act_or_show_again, parse
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -70,16 +69,13 @@ def _act(
     again: Renderer,
     run: Callable[[Ctx], object],
 ) -> Response:
-    try:
+    def act() -> None:
         with auth.action() as ctx:
             run(ctx)
-        return RedirectResponse(redirect, status_code=303)
-    except InvalidInput as exc:
-        return again({exc.field: exc.message}, _keep(form), 422)
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        return again({"form": exc.message}, _keep(form), exc.status_code)
+
+    return act_or_show_again(
+        act, done_url=redirect, again=lambda errors, code: again(errors, _keep(form), code)
+    )
 
 
 def _submit(

@@ -600,17 +600,8 @@ def record_storage(*, ctx: Ctx, lot_id: int, data: ExcursionIn) -> rules.Excursi
         _move_lot(ctx, lot, L.QUARANTINE, judgement.message)
     elif not judgement.acceptable:
         _touch(ctx, lot)
-    ctx.db.flush()
-    _event(
-        ctx,
-        lot,
-        action,
-        from_status=before["status"],
-        to_status=lot.status,
-        reason=None if judgement.acceptable else judgement.message,
-        detail=detail,
-    )
-    _audit(ctx, action, LOT_RECORD, lot, before=before, after=_snapshot(lot) | detail)
+    reason = None if judgement.acceptable else judgement.message
+    _log_move(ctx, lot, action, before, reason=reason, detail=detail)
     return judgement
 
 
