@@ -1623,6 +1623,9 @@ def draft_view(draft: Draft) -> dict[str, Any]:
         "vials": [v.code for v in draft.vials],
         "device": None if draft.device is None else dataclasses.asdict(draft.device),
         "dose_particles": draft.dose_particles,
+        "dose_text": "—"
+        if draft.dose_particles is None
+        else rules.format_particles(draft.dose_particles),
         "fill_ml": draft.fill_ml,
         "protocol": {"id": draft.protocol.id, "version": draft.protocol.version},
         "hold": {
