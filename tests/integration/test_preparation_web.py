@@ -7,8 +7,17 @@ import re
 from exoneb.accounts.permissions import MATRIX, Action, Role
 
 from .conftest import PASSWORD, World
-from .prep_factories import cleared_session, lot_data, released_lot, saline_lot, thaw
+from .prep_factories import (
+    cleared_session,
+    lot_data,
+    prepare,
+    received_lot,
+    released_lot,
+    saline_lot,
+    thaw,
+)
 from .test_assessment_pages import _form, _version
+from .test_unique_ids import _repeated
 from .webclient import app_for, login
 
 
@@ -164,3 +173,22 @@ def test_preparation_page_prepare_verify_label_and_recall(world: World) -> None:
     recall = pharmacist.client.get(f"/lots/{lot_id}/recall").text
     assert "Doe, Jane" in recall
     assert "MRN-1" in recall
+
+
+def test_step_two_pages_have_unique_ids(world: World) -> None:
+    """Labels and error messages must point at their own input (see test_unique_ids)."""
+    held = received_lot(world, "EV-HELD")
+    lot_id = released_lot(world)
+    saline_id = saline_lot(world)
+    prepared, draft = cleared_session(world, "MRN-1"), cleared_session(world, "MRN-2")
+    thaw(world, lot_id)
+    prepare(world, prepared, saline_id)
+    app = app_for(world)
+    for role in (Role.PHARMACIST, Role.NURSE, Role.PHYSICIAN, Role.COORDINATOR):
+        staff = login(app, world, role)
+        urls = ["/lots", f"/lots/{held}", f"/lots/{lot_id}", f"/lots/{lot_id}/recall"]
+        urls += [f"/sessions/{prepared}/preparation", f"/sessions/{draft}/preparation"]
+        for url in urls:
+            response = staff.client.get(url)
+            assert response.status_code == 200, (url, role)
+            assert _repeated(response.text) == [], (url, role)
