@@ -33,6 +33,7 @@ from exoneb.preparation.schemas import (
     RejectIn,
     ReleaseIn,
     ThawIn,
+    Versioned,
 )
 from exoneb.sessions.rules import State
 
@@ -423,3 +424,33 @@ def test_two_preparations_never_draw_the_same_vial(world: World) -> None:
     b = _balance(world, lot_id)
     assert b.used_ml == pytest.approx(0.1)
     assert b.balanced
+
+
+def _refreeze(world: World, vial_id: int) -> None:
+    with world.factory() as db:
+        version = db.get(ProductVial, vial_id).version  # type: ignore[union-attr]
+    with world.action(Role.PHARMACIST) as ctx:
+        prep.refreeze_vial(
+            ctx=ctx, settings=world.settings, vial_id=vial_id, data=Versioned(version=version)
+        )
+
+
+def test_refreezing_only_when_the_certificate_allows_another_thaw(world: World) -> None:
+    """reference/clinical.md §2.4: no refreezing unless the certificate validates more thaws."""
+    single = released_lot(world, "EV-ONE", expires_at=datetime(2026, 3, 1, tzinfo=UTC))
+    vial_id = thaw(world, single)
+    with pytest.raises(rules.RefreezeRefused, match="allows 1 thaw"):
+        _refreeze(world, vial_id)
+    twice = released_lot(world, "EV-TWO", max_thaw_cycles=2, vial_count=1)
+    with world.action(Role.PHARMACIST) as ctx:  # the single-thaw lot's other vials go first
+        for vial in prep.vials_of(ctx=ctx, lot_id=single):
+            prep.discard_vial(
+                ctx=ctx, vial_id=vial.id, data=Reasoned(version=vial.version, reason="test")
+            )
+    vial_id = thaw(world, twice)
+    _refreeze(world, vial_id)
+    assert thaw(world, twice) == vial_id  # thawed a second time
+    with pytest.raises(rules.RefreezeRefused):
+        _refreeze(world, vial_id)  # two thaws used up
+    assert "vial.refreeze" in _actions(world)
+    assert _balance(world, twice).balanced

@@ -29,6 +29,7 @@ from exoneb.preparation.schemas import (
     SalineLotIn,
     ThawIn,
     VerifyIn,
+    Versioned,
 )
 from exoneb.web.deps import AuthDep
 
@@ -145,6 +146,17 @@ def thaw(data: ThawIn, auth: AuthDep) -> Json:
     """Thaw one vial (from the first-expiring lot unless a vial of it is named)."""
     with auth.action() as ctx:
         vial = service.thaw_vial(ctx=ctx, settings=auth.state.settings, data=data)
+        detail = service.lot_detail(ctx=ctx, settings=auth.state.settings, lot_id=vial.lot_id)
+        return next(v for v in detail["vials"] if v["id"] == vial.id)
+
+
+@router.post("/vials/{vial_id}/refreeze")
+def refreeze(vial_id: int, data: Versioned, auth: AuthDep) -> Json:
+    """Return a thawed vial to frozen stock (only when its certificate allows another thaw)."""
+    with auth.action() as ctx:
+        vial = service.refreeze_vial(
+            ctx=ctx, settings=auth.state.settings, vial_id=vial_id, data=data
+        )
         detail = service.lot_detail(ctx=ctx, settings=auth.state.settings, lot_id=vial.lot_id)
         return next(v for v in detail["vials"] if v["id"] == vial.id)
 

@@ -34,6 +34,7 @@ from exoneb.preparation.schemas import (
     SalineLotIn,
     ThawIn,
     VerifyIn,
+    Versioned,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
 from exoneb.web.forms import act_or_show_again, parse
@@ -253,6 +254,19 @@ def discard_vial(
     return _submit(
         form, form, Reasoned, auth, f"/lots/{lot_id}", _lot_again(request, auth, lot_id),
         lambda ctx, d: service.discard_vial(ctx=ctx, vial_id=vial_id, data=d),
+    )  # fmt: skip
+
+
+@router.post("/lots/{lot_id}/vials/{vial_id}/refreeze")
+def refreeze_vial(
+    request: Request, lot_id: int, vial_id: int, auth: AuthDep, form: FormDep
+) -> Response:
+    """Return a thawed vial to frozen stock (when its certificate allows another thaw)."""
+    settings = auth.state.settings
+    return _submit(
+        form, form, Versioned, auth, f"/lots/{lot_id}", _lot_again(request, auth, lot_id),
+        lambda ctx, d: service.refreeze_vial(
+            ctx=ctx, settings=settings, vial_id=vial_id, data=d),
     )  # fmt: skip
 
 

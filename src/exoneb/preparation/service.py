@@ -68,6 +68,7 @@ from exoneb.preparation.schemas import (
     SalineLotIn,
     ThawIn,
     VerifyIn,
+    Versioned,
 )
 from exoneb.protocols import registry
 from exoneb.protocols.schema import ProtocolFile
@@ -737,6 +738,51 @@ def _locked_vial(ctx: Ctx, vial_id: int) -> ProductVial:
     if vial is None:
         raise NotFound("No vial with this id.")
     _lot(ctx, vial.lot_id)  # site check
+    return vial
+
+
+def refreeze_vial(*, ctx: Ctx, settings: Settings, vial_id: int, data: Versioned) -> ProductVial:
+    """Return a thawed vial to frozen stock — only when its certificate allows another thaw.
+
+    ``reference/clinical.md`` §2.4: no refreezing unless the certificate's
+    stability data validate more than one thaw; a vial past its hold time is
+    discarded instead.
+    """
+    authorize(ctx=ctx, action=Action.INVENTORY_RECORD)
+    vial = _locked_vial(ctx, vial_id)
+    _check_version(vial, data.version, "vial")
+    lot = _lot(ctx, vial.lot_id)
+    rules.check_vial_transition(vial.code, V(vial.status), V.IN_STOCK)
+    if vial.thaw_count >= lot.max_thaw_cycles:
+        raise rules.RefreezeRefused(
+            f"Vial {vial.code} may not be refrozen: its certificate allows "
+            f"{lot.max_thaw_cycles} thaw(s) and it has had {vial.thaw_count}. "
+            "Use it within its hold time or discard it."
+        )
+    assert vial.thawed_at is not None
+    if not rules.within_hold(vial.thawed_at, ctx.clock.now(), _lot_hold(settings, lot)):
+        raise rules.RefreezeRefused(f"Vial {vial.code} is past its hold time; discard it.")
+    before: dict[str, Any] = {"status": vial.status, "thawed_at": vial.thawed_at.isoformat()}
+    vial.status, vial.thawed_at = V.IN_STOCK.value, None
+    _touch(ctx, vial)
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "vial.refreeze",
+        vial=vial,
+        from_status=before["status"],
+        to_status=vial.status,
+        detail={"thaw_count": vial.thaw_count},
+    )
+    _audit(
+        ctx,
+        "vial.refreeze",
+        VIAL_RECORD,
+        vial,
+        before=before,
+        after={"status": vial.status, "thaw_count": vial.thaw_count},
+    )
     return vial
 
 
