@@ -24,6 +24,7 @@ from exoneb.web.app import create_app
 from ..integration.conftest import PASSWORD, World, seed_world
 from ..integration.prep_factories import cleared_session, saline_lot
 from .conftest import serve_in_thread
+from .test_information_a11y import _violations
 
 pytestmark = pytest.mark.e2e
 
@@ -84,8 +85,12 @@ def test_receive_release_prepare_and_verify_with_two_people(
     form.get_by_label("Sterility").select_option("negative")
     form.get_by_label("Mycoplasma").select_option("negative")
     form.get_by_role("button", name="Receive into quarantine").click()
+    serious, everything = _violations(pharmacist)  # the register with both receive forms
+    assert serious == [], everything
     pharmacist.get_by_role("link", name="EV-E2E-1").click()
     pharmacist.wait_for_url(re.compile(r".*/lots/\d+$"))
+    serious, everything = _violations(pharmacist)  # the certificate and release checklist
+    assert serious == [], everything
     assert "All 12 release criteria pass." in pharmacist.text_content("main")
     release = pharmacist.locator("form[action$='/release']")
     release.get_by_label("Your password (e-signature)").fill(PASSWORD)
@@ -94,6 +99,8 @@ def test_receive_release_prepare_and_verify_with_two_people(
 
     pharmacist.goto(f"/sessions/{session_id}/preparation")
     assert "No vial of lot" in pharmacist.text_content("main")
+    serious, everything = _violations(pharmacist)  # the checks, the arithmetic, the form
+    assert serious == [], everything
     pharmacist.get_by_role("button", name=re.compile("Thaw a vial")).click()
     pharmacist.get_by_text(re.compile(r"Vial EV-E2E-1-V001\S* is within its hold time")).wait_for()
     assert "Draw 0.10 mL of stock and add 2.90 mL of saline" in pharmacist.text_content("main")
@@ -104,6 +111,8 @@ def test_receive_release_prepare_and_verify_with_two_people(
     prepare.get_by_role("button", name="Prepare and sign").click()
     pharmacist.get_by_text("not verified yet").wait_for()
     assert pharmacist.locator("figure.label svg").count() == 1
+    serious, everything = _violations(pharmacist)  # the made dose with its QR label
+    assert serious == [], everything
 
     assert errors == []
     own = pharmacist.locator("form[action$='/verify']")
