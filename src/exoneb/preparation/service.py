@@ -518,14 +518,22 @@ def _hold(
     return lot
 
 
+def _lot_to_decide(ctx: Ctx, lot_id: int, version: int, target: rules.LotStatus) -> ProductLot:
+    """The exosome lot a release or rejection is about, locked, at the version the user saw."""
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, version, "lot")
+    if lot.kind != EXOSOME:
+        raise RuleViolation(
+            "A saline lot is released on receipt, not on a certificate; recall it if needed."
+        )
+    rules.check_lot_transition(_label(lot), L(lot.status), target)
+    return lot
+
+
 def release_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: ReleaseIn) -> ProductLot:
     """Release a quarantined lot whose certificate meets every criterion (e-signature)."""
     authorize(ctx=ctx, action=Action.LOT_RELEASE)
-    lot = _lot(ctx, lot_id, lock=True)
-    _check_version(lot, data.version, "lot")
-    if lot.kind != EXOSOME:
-        raise RuleViolation("A saline lot is released on receipt.")
-    rules.check_lot_transition(_label(lot), L(lot.status), L.RELEASED)
+    lot = _lot_to_decide(ctx, lot_id, data.version, L.RELEASED)
     now = ctx.clock.now()
     evaluation = rules.evaluate_release(
         certificate(lot), _protocol(settings, lot.protocol_id).release_criteria()
@@ -545,11 +553,7 @@ def release_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: ReleaseIn) -
 def reject_lot(*, ctx: Ctx, settings: Settings, lot_id: int, data: RejectIn) -> ProductLot:
     """Reject a quarantined lot with a reason (e-signature); the checklist is stored with it."""
     authorize(ctx=ctx, action=Action.LOT_RELEASE)
-    lot = _lot(ctx, lot_id, lock=True)
-    _check_version(lot, data.version, "lot")
-    if lot.kind != EXOSOME:
-        raise RuleViolation("A saline lot is not released on a certificate; recall it instead.")
-    rules.check_lot_transition(_label(lot), L(lot.status), L.REJECTED)
+    lot = _lot_to_decide(ctx, lot_id, data.version, L.REJECTED)
     reason = data.reason.strip()
     release, _ = _decide(ctx, settings, lot, "rejected", password=data.password, reason=reason)
     before = _snapshot(lot)
