@@ -23,7 +23,15 @@ from exoneb.accounts.permissions import Role
 from exoneb.core.config import PROTOCOLS_DIR
 from exoneb.core.context import Ctx
 from exoneb.inhalation import service as inhalation
-from exoneb.inhalation.schemas import DeviceIn, PauseIn, ResidualIn, SetUpIn, StopIn, Versioned
+from exoneb.inhalation.schemas import (
+    ActuationIn,
+    DeviceIn,
+    PauseIn,
+    ResidualIn,
+    SetUpIn,
+    StopIn,
+    Versioned,
+)
 from exoneb.preparation.handoff import VerifiedDose
 from exoneb.sessions import service as sessions
 from exoneb.sessions.models import TherapySession
@@ -141,7 +149,12 @@ def act(world: World, name: str, session_id: int, role: Role = Role.NURSE, **dat
             )
         elif name == "stop":
             done = inhalation.stop(
-                ctx=ctx, session_id=session_id, data=StopIn(version=version, **data)
+                ctx=ctx, settings=world.settings, session_id=session_id,
+                data=StopIn(version=version, **data),
+            )  # fmt: skip
+        elif name == "actuation":
+            done = inhalation.actuate(
+                ctx=ctx, session_id=session_id, data=ActuationIn(version=version, **data)
             )
         elif name == "residual":
             done = inhalation.record_residual(

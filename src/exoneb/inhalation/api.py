@@ -2,7 +2,9 @@
 
 ``/api/v1/devices`` is the register; ``/api/v1/sessions/{id}/inhalation`` the
 run: set-up (device, breathing; stores a preview estimate), supervisor, start,
-pause, resume, stop, residual (stores the final estimate) and sign. Every run
+pause, resume, stop, residual (stores the final estimate) and sign. An inhaler
+run (pMDI, DPI) records ``actuation``s instead and stores its final estimate
+at ``stop`` (no residual volume). Every run
 edit sends the run ``version`` it loaded (409 when stale). The timer values in
 the answer (``elapsed_s``, ``remaining_s``, ``interruption_s``) are computed on
 the server from the stored events at ``now``.
@@ -15,6 +17,7 @@ from fastapi import APIRouter, status
 from exoneb.core.context import Ctx
 from exoneb.inhalation import service
 from exoneb.inhalation.schemas import (
+    ActuationIn,
     CumulativeOut,
     DeviceIn,
     DeviceOut,
@@ -127,7 +130,15 @@ def resume(session_id: int, data: Versioned, auth: AuthDep) -> RunOut:
 def stop(session_id: int, data: StopIn, auth: AuthDep) -> RunOut:
     """End nebulization with a reason."""
     with auth.action() as ctx:
-        service.stop(ctx=ctx, session_id=session_id, data=data)
+        service.stop(ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data)
+        return _current(ctx, auth, session_id)
+
+
+@router.post(f"{RUN}/actuation", response_model=RunOut)
+def actuation(session_id: int, data: ActuationIn, auth: AuthDep) -> RunOut:
+    """Record one inhaler actuation (pMDI, DPI) with its technique checklist."""
+    with auth.action() as ctx:
+        service.actuate(ctx=ctx, session_id=session_id, data=data)
         return _current(ctx, auth, session_id)
 
 

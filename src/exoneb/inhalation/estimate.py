@@ -15,6 +15,13 @@ it). What this module adds is the clinical framing — the regimen (what the
 dose counts, whether vesicles and an intact-vesicle estimate apply), warnings,
 and the plain statement that this is a model estimate.
 
+The deposited dose is also reported in the dose's own unit (``amounts``:
+vesicles, mg, µg or cells per region = fraction of the loaded dose × loaded
+dose), so drug and cell regimens get numbers too; the intact-vesicle estimate
+applies to vesicle products only. An inhaler estimate (pMDI, DPI) has no fill
+or residual volume: the loaded dose is the emitted dose per actuation × the
+actuations given, and the breathing is the inhaler manoeuvre.
+
 :func:`cumulative_dose` adds the estimated lung and alveolar vesicle counts of a
 patient's final, non-voided estimates across sessions.
 """
@@ -23,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +44,7 @@ from exoneb.inhalation.regimens import (
     Regimen,
     check_regimen_device,
     check_regimen_dose,
+    check_regimen_unit,
 )
 from exoneb.inhalation.run import check_residual
 
@@ -148,6 +156,12 @@ class DoseEstimate:
         ``None`` when the dose is not a vesicle count.
     warnings, assumptions : tuple of str
     statement : str
+    amounts : mapping of str to float or None, or None
+        The deposited dose per region in ``dose_unit`` (fractions of the loaded dose ×
+        loaded dose; ``lung_intact`` only for vesicle products). ``None`` in records
+        stored before amounts were kept.
+    actuations : int or None
+        Inhaler actuations the loaded dose counts (``None`` for a nebulization).
     """
 
     stage: EstimateStage
@@ -169,6 +183,18 @@ class DoseEstimate:
     warnings: tuple[str, ...]
     assumptions: tuple[str, ...]
     statement: str = MODEL_ESTIMATE_STATEMENT
+    amounts: Mapping[str, float | None] | None = None
+    actuations: int | None = None
+
+    @property
+    def lung_amount(self) -> float | None:
+        """Estimated dose deposited in the lung, in :attr:`dose_unit`."""
+        return None if self.amounts is None else self.amounts.get("lung")
+
+    @property
+    def alveolar_amount(self) -> float | None:
+        """Estimated dose deposited in the alveolar region, in :attr:`dose_unit`."""
+        return None if self.amounts is None else self.amounts.get("alveolar")
 
     @property
     def lung_particles(self) -> float | None:
@@ -212,6 +238,8 @@ class DoseEstimate:
             "warnings": list(self.warnings),
             "assumptions": list(self.assumptions),
             "statement": self.statement,
+            "amounts": None if self.amounts is None else dict(self.amounts),
+            "actuations": self.actuations,
         }
 
     @classmethod
@@ -243,6 +271,8 @@ class DoseEstimate:
             warnings=tuple(data["warnings"]),
             assumptions=tuple(data["assumptions"]),
             statement=data["statement"],
+            amounts=None if data.get("amounts") is None else _ro(data["amounts"]),
+            actuations=None if data.get("actuations") is None else int(data["actuations"]),
         )
 
 
@@ -251,7 +281,7 @@ def deposition_for(
     patient: PatientFacts,
     breathing: Breathing,
     device: DeviceSettings,
-    fill_ml: float,
+    fill_ml: float | None,
     regimen: Regimen,
     loaded_dose: float,
     residual_ml: float | None = None,
@@ -264,8 +294,8 @@ def deposition_for(
     breathing : Breathing
     device : DeviceSettings
         Catalog id and this product's measured overrides.
-    fill_ml : float
-        Volume loaded into the nebulizer, mL.
+    fill_ml : float or None
+        Volume loaded into the nebulizer, mL; ``None`` for an inhaler (no reservoir).
     regimen : Regimen
         Decides whether ``loaded_dose`` is passed as vesicles (``dose_particles``).
     loaded_dose : float
@@ -281,16 +311,24 @@ def deposition_for(
     DoseModelRefused
         The engine refused an input (field, value and range in the message).
     """
-    check_regimen_device(regimen, device.spec.kind)
+    spec = device.spec
+    check_regimen_device(regimen, spec.kind)
     dose = check_regimen_dose(regimen, loaded_dose)
-    if residual_ml is not None:
+    if spec.is_inhaler and (fill_ml is not None or residual_ml is not None):
+        raise InvalidInput(
+            f"{spec.name} is an inhaler: it has no fill or residual volume to give the model."
+        )
+    if not spec.is_inhaler and fill_ml is None:
+        raise InvalidInput("The fill volume loaded into the nebulizer is needed for the estimate.")
+    if residual_ml is not None and fill_ml is not None:
         check_residual(residual_ml=residual_ml, fill_ml=fill_ml)
     args: dict[str, Any] = {
         **device.engine_arguments(),
         **breathing.engine_arguments(),
         **patient.engine_arguments(),
-        "fill_ml": fill_ml,
     }
+    if fill_ml is not None:
+        args["fill_ml"] = fill_ml
     if residual_ml is not None:
         args["residual_ml"] = residual_ml
     if regimen.carries_vesicles:
@@ -317,17 +355,31 @@ def _particles(regimen: Regimen, engine: dict[str, Any]) -> dict[str, float | No
     return None
 
 
+def _amounts(
+    loaded_dose: float, engine: dict[str, Any], particles: Mapping[str, float | None] | None
+) -> dict[str, float | None]:
+    """The deposited dose per region in the dose's unit: fraction of the loaded × loaded."""
+    amounts: dict[str, float | None] = {
+        k: None if v is None else float(v) * loaded_dose
+        for k, v in engine["fractions_of_loaded"].items()
+    }
+    amounts["lung_intact"] = None if particles is None else particles.get("lung_intact")
+    return amounts
+
+
 def estimate_dose(
     *,
     stage: EstimateStage,
     patient: PatientFacts,
     breathing: Breathing,
     device: DeviceSettings,
-    fill_ml: float,
+    fill_ml: float | None,
     regimen: Regimen,
     loaded_dose: float,
     residual_ml: float | None = None,
     notes: Sequence[str] = (),
+    dose_unit: DoseUnit | None = None,
+    actuations: int | None = None,
 ) -> DoseEstimate:
     """Estimate where this session's dose goes, as a record to store and show.
 
@@ -340,6 +392,11 @@ def estimate_dose(
         As for :func:`deposition_for`.
     notes : sequence of str
         Further warnings to keep with the estimate (e.g. the device check's).
+    dose_unit : DoseUnit, optional
+        The unit of ``loaded_dose`` as handed over (mg or µg for a drug regimen);
+        the regimen's unit when omitted. Must be of the regimen's kind.
+    actuations : int, optional
+        For an inhaler: the actuations ``loaded_dose`` counts (kept in the record).
 
     Returns
     -------
@@ -352,7 +409,13 @@ def estimate_dose(
     DeviceNotAllowed, DoseNotAllowed, ResidualExceedsFill, DoseModelRefused
         As for :func:`deposition_for`.
     """
-    if stage is EstimateStage.FINAL and residual_ml is None:
+    unit = check_regimen_unit(regimen, regimen.dose_unit if dose_unit is None else dose_unit)
+    inhaler = device.spec.is_inhaler
+    if inhaler and (actuations is None or actuations < 1):
+        raise InvalidInput(
+            "An inhaler estimate needs the number of actuations its dose counts (1 or more)."
+        )
+    if stage is EstimateStage.FINAL and residual_ml is None and not inhaler:
         raise InvalidInput(
             "Measure and record the residual volume left in the nebulizer before the final "
             "dose estimate."
@@ -368,7 +431,7 @@ def estimate_dose(
     )
     engine = result.to_dict()
     warnings = [*engine["warnings"], *notes]
-    if residual_ml is None:
+    if residual_ml is None and not inhaler:
         warnings.append(
             f"The residual volume is the catalog value ({engine['inputs']['residual_ml']:g} mL), "
             "not a measurement."
@@ -376,10 +439,11 @@ def estimate_dose(
     if breathing.source is BreathingSource.CHOSEN:
         warnings.append("The breathing pattern was chosen, not measured on this patient.")
     by_gen = engine["by_generation"]
+    counts = _particles(regimen, engine)
     return DoseEstimate(
         stage=stage,
         regimen_id=regimen.id,
-        dose_unit=regimen.dose_unit,
+        dose_unit=unit,
         loaded_dose=float(loaded_dose),
         model=engine["model"],
         model_version=engine["model_version"],
@@ -397,9 +461,11 @@ def estimate_dose(
             for g in by_gen
         ),
         by_phase=None if engine["by_phase"] is None else _ro(engine["by_phase"]),
-        particles=None if (counts := _particles(regimen, engine)) is None else _ro(counts),
+        particles=None if counts is None else _ro(counts),
         warnings=tuple(warnings),
         assumptions=(*engine["assumptions"], *regimen.caveats),
+        amounts=_ro(_amounts(float(loaded_dose), engine, counts)),
+        actuations=actuations if inhaler else None,
     )
 
 
@@ -424,7 +490,11 @@ class CumulativeDose:
         Final, non-voided estimates of vesicle-counting regimens (saline counts as zero).
     sessions_voided : int
     sessions_other_units : int
-        Final estimates of regimens not dosed in vesicles (drug mass, cells): not summed.
+        Final estimates of regimens not dosed in vesicles (drug mass, cells): not added
+        to the vesicle sums.
+    other_units : mapping of str to mapping of str to float
+        Lung and alveolar dose of those sessions summed per unit (``{"µg": {"lung": …,
+        "alveolar": …, "sessions": …}}``); mg and µg are kept apart as recorded.
     model_versions : tuple of str
         Every model version the sum draws on (more than one means mixed versions).
     statement : str
@@ -438,6 +508,9 @@ class CumulativeDose:
     sessions_other_units: int
     model_versions: tuple[str, ...]
     statement: str = MODEL_ESTIMATE_STATEMENT
+    other_units: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
@@ -450,6 +523,7 @@ class CumulativeDose:
             "sessions_other_units": self.sessions_other_units,
             "model_versions": list(self.model_versions),
             "statement": self.statement,
+            "other_units": {u: dict(v) for u, v in self.other_units.items()},
         }
 
 
@@ -469,6 +543,7 @@ def cumulative_dose(estimates: Iterable[RecordedEstimate]) -> CumulativeDose:
     intact_known = True
     counted = voided = other = 0
     versions: list[str] = []
+    others: dict[str, dict[str, float]] = {}
     for item in estimates:
         est = item.estimate
         if item.voided:
@@ -481,6 +556,13 @@ def cumulative_dose(estimates: Iterable[RecordedEstimate]) -> CumulativeDose:
             )
         if est.particles is None or est.dose_unit is not DoseUnit.PARTICLES:
             other += 1
+            if est.amounts is not None:
+                sums = others.setdefault(
+                    est.dose_unit.value, {"lung": 0.0, "alveolar": 0.0, "sessions": 0.0}
+                )
+                sums["lung"] += est.lung_amount or 0.0
+                sums["alveolar"] += est.alveolar_amount or 0.0
+                sums["sessions"] += 1
             continue
         lung += est.lung_particles or 0.0
         alveolar += est.alveolar_particles or 0.0
@@ -500,4 +582,5 @@ def cumulative_dose(estimates: Iterable[RecordedEstimate]) -> CumulativeDose:
         sessions_voided=voided,
         sessions_other_units=other,
         model_versions=tuple(versions),
+        other_units=MappingProxyType({u: MappingProxyType(v) for u, v in others.items()}),
     )

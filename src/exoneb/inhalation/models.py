@@ -10,7 +10,8 @@
   reload or a second app worker sees the same run).
 - :class:`RunEvent` — one action on the run with the *server's* timestamp and
   who did it (start, pause with a reason, resume, stop with a reason, the
-  residual volume, the supervisor's presence).
+  residual volume, the supervisor's presence, an inhaler actuation with its
+  technique checklist in ``detail``).
 - :class:`DoseEstimate` — a preview (before start) or final (after the
   residual volume) estimate: the inputs the engine resolved, model name and
   version, fractions and particle counts per region, the intact-vesicle
@@ -79,6 +80,10 @@ class InhalationRun(Base):
     loaded_dose: Mapped[float] = mapped_column(Float)
     fill_ml: Mapped[float] = mapped_column(Float)
     breathing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # An inhaler run (pMDI/DPI, migration 0008): the plan (kind, actuations planned, emitted
+    # dose per actuation and unit, planned breath-hold); NULL for a nebulization, whose
+    # fill_ml is then the reservoir fill (0 for an inhaler, which has none).
+    inhaler: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     planned_duration_s: Mapped[float | None] = mapped_column(Float)
     device_warnings: Mapped[list[Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20))  # not_started | running | paused | stopped
@@ -120,6 +125,8 @@ class RunEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
     residual_ml: Mapped[float | None] = mapped_column(Float)
+    # The technique checklist of an inhaler actuation (migration 0008); NULL otherwise.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor_name: Mapped[str] = mapped_column(String(200))
 

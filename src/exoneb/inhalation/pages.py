@@ -24,6 +24,7 @@ from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
 from exoneb.inhalation import service
 from exoneb.inhalation.schemas import (
+    ActuationIn,
     DeviceIn,
     DeviceUpdate,
     PauseIn,
@@ -53,6 +54,7 @@ STOP_REASONS = [
     ("output_stopped", "Output stopped (mesh: no more mist)"),
     ("sputtering", "Sputtering (jet: dose finished)"),
     ("planned_duration_reached", "Planned duration reached"),
+    ("actuations_given", "Inhaler: every planned actuation given"),
     ("adverse_event", "Adverse event"),
     ("other", "Other (say what)"),
 ]
@@ -61,6 +63,16 @@ KINDS = [
     ("jet", "Jet"),
     ("breath-enhanced-jet", "Breath-enhanced jet"),
     ("ultrasonic", "Ultrasonic"),
+    ("pmdi", "Pressurised metered-dose inhaler (pMDI)"),
+    ("dpi", "Dry-powder inhaler (DPI)"),
+]
+#: The technique checklist of an inhaler actuation: each answered yes or no, none assumed.
+TECHNIQUE = [
+    ("prepared", "Inhaler prepared (pMDI: shaken, primed if new; DPI: dose loaded)"),
+    ("spacer", "Spacer or valved holding chamber used (pMDI only)"),
+    ("exhaled_before", "Breathed out fully first, away from the mouthpiece"),
+    ("seal", "Lips sealed around the mouthpiece"),
+    ("manoeuvre_done", "Inhalation done as instructed for this inhaler"),
 ]
 INTERFACES = [
     ("mouthpiece", "Mouthpiece"),
@@ -84,6 +96,7 @@ def _context(auth: Auth, data: service.Page) -> dict[str, Any]:
     return {
         "p": data, "r": data.run, "pause_reasons": PAUSE_REASONS, "stop_reasons": STOP_REASONS,
         "regions": REGIONS, "may_supervise": auth.can(Action.INHALATION_SUPERVISE),
+        "technique": TECHNIQUE,
     }  # fmt: skip
 
 
@@ -198,10 +211,20 @@ def resume(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> R
 
 @router.post("/sessions/{session_id}/inhalation/stop")
 def stop(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
-    """Stop with a reason."""
+    """Stop with a reason (an inhaler run's final dose estimate is stored then)."""
+    settings = auth.state.settings
     return _submit(
         request, auth, session_id, form, StopIn,
-        lambda ctx, d: service.stop(ctx=ctx, session_id=session_id, data=d),
+        lambda ctx, d: service.stop(ctx=ctx, settings=settings, session_id=session_id, data=d),
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/inhalation/actuation")
+def actuation(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Record one inhaler actuation with its technique checklist (every item answered)."""
+    return _submit(
+        request, auth, session_id, form, ActuationIn,
+        lambda ctx, d: service.actuate(ctx=ctx, session_id=session_id, data=d),
     )  # fmt: skip
 
 

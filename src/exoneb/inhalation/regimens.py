@@ -6,11 +6,16 @@ nebulization, standard inhaled care and stem-cell inhalation. Each becomes a
 the dose estimate; they differ in the devices allowed, in what the loaded dose
 counts, and in whether an intact-vesicle estimate means anything.
 
-Adding a regimen — for example a pressurised metered-dose or dry-powder inhaler
-arm once the dose engine's catalog has those device kinds — is adding one
-:class:`Regimen` value (here or in a protocol file): device kinds are plain
-strings checked against the catalog at run time (:func:`catalog_kinds`), and
-the dose unit already covers drug mass. No code in this package changes.
+Adding a regimen is adding one :class:`Regimen` value (here or in a protocol
+file): device kinds are plain strings checked against the catalog at run time
+(:func:`catalog_kinds`). Standard inhaled care allows the catalog's inhalers
+(pMDI, DPI) beside nebulizers; an inhaler session is run as counted actuations
+(``inhalation/inhaler.py``) instead of a timed nebulization.
+
+What the loaded dose counts comes from the preparation's hand-over
+(``VerifiedDose.dose_unit``); :func:`check_regimen_unit` accepts the units of the
+regimen's kind — particles for vesicle and vehicle arms, mg or µg for drugs,
+cells for cells — and refuses the rest, so a milligram is never read as a vesicle.
 
 The sets of allowed devices below are [design default]s a protocol narrows;
 none is an established standard for extracellular vesicles
@@ -30,6 +35,7 @@ from exoneb.inhalation.errors import DeviceNotAllowed, DoseNotAllowed, InvalidIn
 
 __all__ = [
     "EXOSOME_INHALATION",
+    "INHALER_KINDS",
     "NEBULIZER_KINDS",
     "REGIMENS",
     "SALINE_NEBULIZATION",
@@ -40,6 +46,8 @@ __all__ = [
     "RegimenRole",
     "check_regimen_device",
     "check_regimen_dose",
+    "check_regimen_unit",
+    "dose_unit_of",
     "get_regimen",
 ]
 
@@ -51,6 +59,33 @@ class DoseUnit(StrEnum):
     MILLIGRAMS = "mg"  # drug mass of a nebulized bronchodilator or steroid
     MICROGRAMS = "µg"  # drug mass, as inhaler doses are labelled
     CELLS = "cells"
+
+    @property
+    def is_mass(self) -> bool:
+        """Drug mass (mg or µg): the two are interchangeable units of one quantity."""
+        return self in (DoseUnit.MILLIGRAMS, DoseUnit.MICROGRAMS)
+
+
+#: The hand-over's unit codes (``preparation.handoff.DOSE_UNITS``, ASCII) → :class:`DoseUnit`.
+_HANDOFF_UNITS: Mapping[str, DoseUnit] = MappingProxyType(
+    {
+        "particles": DoseUnit.PARTICLES,
+        "ug": DoseUnit.MICROGRAMS,
+        "µg": DoseUnit.MICROGRAMS,
+        "mg": DoseUnit.MILLIGRAMS,
+        "cells": DoseUnit.CELLS,
+    }
+)
+
+
+def dose_unit_of(code: str) -> DoseUnit:
+    """The :class:`DoseUnit` of a hand-over unit code (``"ug"`` → µg); unknown codes refused."""
+    try:
+        return _HANDOFF_UNITS[code]
+    except KeyError:
+        raise DoseNotAllowed(
+            f"The dose unit {code!r} is not known. Known: {', '.join(sorted(_HANDOFF_UNITS))}."
+        ) from None
 
 
 class RegimenRole(StrEnum):
@@ -66,6 +101,9 @@ class RegimenRole(StrEnum):
 NEBULIZER_KINDS: frozenset[str] = frozenset(
     {"vibrating-mesh", "jet", "breath-enhanced-jet", "ultrasonic"}
 )
+
+#: The catalog's inhalers (``exoneb.dosimetry.nebulizers.INHALER_KINDS``): one actuation per breath.
+INHALER_KINDS: frozenset[str] = frozenset({"pmdi", "dpi"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +197,10 @@ SALINE_NEBULIZATION = Regimen(
 STANDARD_INHALED_CARE = Regimen(
     id="standard-inhaled-care",
     name="Standard inhaled care in clinic",
-    delivers="A bronchodilator or an inhaled steroid by nebulizer, as prescribed",
+    delivers="A bronchodilator or an inhaled steroid by nebulizer, pressurised metered-dose "
+    "inhaler or dry-powder inhaler, as prescribed",
     role=RegimenRole.STANDARD_CARE,
-    allowed_device_kinds=NEBULIZER_KINDS,
+    allowed_device_kinds=NEBULIZER_KINDS | INHALER_KINDS,
     dose_unit=DoseUnit.MILLIGRAMS,
     carries_vesicles=False,
     intact_vesicle_estimate=False,
@@ -170,9 +209,14 @@ STANDARD_INHALED_CARE = Regimen(
         "Drug dose follows droplet volume like the vesicle dose: the fractions of the loaded "
         "dose apply to the drug mass; the catalog droplet sizes were mostly measured with "
         "salbutamol.",
+        "By inhaler, the loaded dose is the labelled emitted (ex-actuator) dose per actuation "
+        "times the actuations given; the model does not include the momentum of a pMDI spray "
+        "plume, so for a suspension pMDI it over-predicts the lung dose (docs/dosimetry.md), "
+        "and it does not model a spacer.",
     ),
     source="[source] seed comparison (standard inhalers: bronchodilators or steroids); "
-    "nebulized form only until the dose engine catalog has inhalers [design default]",
+    "inhaler aerosols from the dose engine's catalog (reference/dosimetry.md §5.1, "
+    "Vanden Burgt 2000, Qvar product information, Huddersfield eprint 7173)",
 )
 
 STEM_CELL_INHALATION = Regimen(
@@ -187,8 +231,9 @@ STEM_CELL_INHALATION = Regimen(
     heat_sensitive=True,
     caveats=(
         "Cells are much larger than vesicles and than many droplets; the model's assumption "
-        "that the dose follows droplet volume is not established for cells, so no cell "
-        "counts per region are estimated [design default].",
+        "that the dose follows droplet volume is not established for cells, so the cells per "
+        "region (fraction of the loaded dose × cells loaded) say where the droplets that carry "
+        "them go, not where cells land [design default].",
     ),
     source="[source] seed comparison (stem cell inhalation, research); devices [design "
     "default] — the research protocol must name its device",
@@ -236,6 +281,25 @@ def check_regimen_device(regimen: Regimen, device_kind: str) -> None:
             + ", ".join(sorted(regimen.allowed_device_kinds))
             + "."
         )
+
+
+def check_regimen_unit(regimen: Regimen, unit: DoseUnit) -> DoseUnit:
+    """Refuse a dose unit of another kind than the regimen's, and return it.
+
+    Particles for vesicle and vehicle arms, mg or µg for drug regimens (either:
+    nebulized doses are labelled in mg, inhaler doses in µg), cells for cells.
+
+    Raises
+    ------
+    DoseNotAllowed
+    """
+    want = regimen.dose_unit
+    if unit is want or (unit.is_mass and want.is_mass):
+        return unit
+    raise DoseNotAllowed(
+        f"{regimen.name} is dosed in {want.value}, but the verified preparation hands over a "
+        f"dose in {unit.value}. Check the arm and the preparation."
+    )
 
 
 def check_regimen_dose(regimen: Regimen, loaded_dose: float) -> float:

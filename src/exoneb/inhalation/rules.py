@@ -12,6 +12,8 @@ job each:
   measured) and the instructions shown before start;
 - :mod:`~exoneb.inhalation.run` — the run state machine, interruptions,
   elapsed time, planned duration, residual volume;
+- :mod:`~exoneb.inhalation.inhaler` — inhaler runs (pMDI, DPI): the plan,
+  the technique checklist of each actuation, the inhaler manoeuvre;
 - :mod:`~exoneb.inhalation.estimate` — the patient's dose estimate from the
   dose engine and the cumulative dose across sessions;
 - :mod:`~exoneb.inhalation.errors` — the refusals, each with a stable code.
@@ -71,8 +73,22 @@ from exoneb.inhalation.estimate import (
     deposition_for,
     estimate_dose,
 )
+from exoneb.inhalation.inhaler import (
+    MAX_ACTUATIONS,
+    InhalerPlan,
+    Manoeuvre,
+    Technique,
+    check_technique,
+    inhaler_instructions,
+    is_inhaler_kind,
+    manoeuvre_breathing,
+    manoeuvre_for,
+    mean_breath_hold_s,
+    technique_warnings,
+)
 from exoneb.inhalation.regimens import (
     EXOSOME_INHALATION,
+    INHALER_KINDS,
     NEBULIZER_KINDS,
     REGIMENS,
     SALINE_NEBULIZATION,
@@ -83,9 +99,12 @@ from exoneb.inhalation.regimens import (
     RegimenRole,
     check_regimen_device,
     check_regimen_dose,
+    check_regimen_unit,
+    dose_unit_of,
     get_regimen,
 )
 from exoneb.inhalation.run import (
+    INHALER_TRANSITIONS,
     RUN_TRANSITIONS,
     InhalationRun,
     Interruption,
@@ -102,6 +121,9 @@ from exoneb.inhalation.run import (
 __all__ = [
     "BREATHING_PRESETS",
     "EXOSOME_INHALATION",
+    "INHALER_KINDS",
+    "INHALER_TRANSITIONS",
+    "MAX_ACTUATIONS",
     "MODEL_ESTIMATE_STATEMENT",
     "NEBULIZER_KINDS",
     "REGIMENS",
@@ -127,8 +149,10 @@ __all__ = [
     "GenerationFraction",
     "InhalationError",
     "InhalationRun",
+    "InhalerPlan",
     "Interruption",
     "InvalidInput",
+    "Manoeuvre",
     "PatientFacts",
     "PauseReason",
     "PreparationNotVerified",
@@ -145,6 +169,7 @@ __all__ = [
     "StartFacts",
     "StopReason",
     "SupervisorAbsent",
+    "Technique",
     "TimeWentBackwards",
     "UnknownCatalogDevice",
     "UnknownInterface",
@@ -156,10 +181,19 @@ __all__ = [
     "check_interface",
     "check_regimen_device",
     "check_regimen_dose",
+    "check_regimen_unit",
     "check_residual",
+    "check_technique",
     "cumulative_dose",
     "deposition_for",
+    "dose_unit_of",
     "estimate_dose",
     "get_regimen",
+    "inhaler_instructions",
+    "is_inhaler_kind",
+    "manoeuvre_breathing",
+    "manoeuvre_for",
+    "mean_breath_hold_s",
     "planned_duration",
+    "technique_warnings",
 ]

@@ -14,6 +14,11 @@ stop too (output stopped for a mesh, sputtering for a jet, planned duration
 reached, adverse event, other; ``reference/clinical.md`` §3.3 items 4–5). A
 stopped run is final: a second nebulization is a new session.
 
+An inhaler run (pMDI, DPI; ``inhaler_kind`` set) uses the same states, with
+no reservoir: while running, each actuation is recorded with its technique
+checklist (:mod:`exoneb.inhalation.inhaler`), up to the actuations planned;
+there is no fill, planned duration or residual volume.
+
 The rules never read a clock. Every action takes ``now`` (an aware datetime)
 and refuses a time before the run's last event, so the record cannot be
 reordered by a wrong device clock or a replayed request. The run is an
@@ -51,8 +56,10 @@ from exoneb.inhalation.errors import (
     SupervisorAbsent,
     TimeWentBackwards,
 )
+from exoneb.inhalation.inhaler import Technique, check_technique, manoeuvre_for
 
 __all__ = [
+    "INHALER_TRANSITIONS",
     "RUN_TRANSITIONS",
     "InhalationRun",
     "Interruption",
@@ -84,6 +91,7 @@ class RunAction(StrEnum):
     RESUME = "resume"
     STOP = "stop"
     RECORD_RESIDUAL = "record_residual"
+    ACTUATE = "actuate"  # one inhaler actuation, inhaled in one breath
 
 
 #: The actions each state allows; pages show exactly these buttons.
@@ -93,6 +101,16 @@ RUN_TRANSITIONS: Mapping[RunState, frozenset[RunAction]] = MappingProxyType(
         RunState.RUNNING: frozenset({RunAction.PAUSE, RunAction.STOP}),
         RunState.PAUSED: frozenset({RunAction.RESUME, RunAction.STOP}),
         RunState.STOPPED: frozenset({RunAction.RECORD_RESIDUAL}),
+    }
+)
+
+#: The same for an inhaler run: actuations while running, no residual volume at the end.
+INHALER_TRANSITIONS: Mapping[RunState, frozenset[RunAction]] = MappingProxyType(
+    {
+        RunState.NOT_STARTED: frozenset({RunAction.START}),
+        RunState.RUNNING: frozenset({RunAction.ACTUATE, RunAction.PAUSE, RunAction.STOP}),
+        RunState.PAUSED: frozenset({RunAction.RESUME, RunAction.STOP}),
+        RunState.STOPPED: frozenset(),
     }
 )
 
@@ -117,6 +135,7 @@ class StopReason(StrEnum):
 
     OUTPUT_STOPPED = "output_stopped"
     SPUTTERING = "sputtering"
+    ACTUATIONS_GIVEN = "actuations_given"  # an inhaler run: every planned actuation given
     PLANNED_DURATION_REACHED = "planned_duration_reached"
     ADVERSE_EVENT = "adverse_event"
     OTHER = "other"
@@ -157,6 +176,8 @@ class RunEvent:
         Free text (required with reason "other").
     residual_ml : float or None
         With :attr:`RunAction.RECORD_RESIDUAL`.
+    technique : Technique or None
+        With :attr:`RunAction.ACTUATE`: the checklist of that actuation.
     """
 
     action: RunAction
@@ -164,6 +185,7 @@ class RunEvent:
     reason: str = ""
     note: str = ""
     residual_ml: float | None = None
+    technique: Technique | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +259,8 @@ class InhalationRun:
     Attributes
     ----------
     fill_ml : float
-        Volume loaded in the nebulizer (from the verified preparation), mL.
+        Volume loaded in the nebulizer (from the verified preparation), mL; 0 for
+        an inhaler, which has no reservoir.
     planned_duration : timedelta or None
         From :func:`planned_duration`; ``None`` when not planned.
     state : RunState
@@ -249,6 +272,12 @@ class InhalationRun:
     residual_ml : float or None
         Volume left in the device after the run, once measured.
     events : tuple of RunEvent
+    inhaler_kind : str or None
+        ``"pmdi"`` or ``"dpi"`` for an inhaler run; ``None`` for a nebulization.
+    actuations_planned : int or None
+        An inhaler run's prescribed actuations (no more may be recorded).
+    actuations : tuple of Technique
+        The actuations given, in order, each with its checklist.
     """
 
     fill_ml: float
@@ -261,8 +290,22 @@ class InhalationRun:
     interruptions: tuple[Interruption, ...] = ()
     residual_ml: float | None = None
     events: tuple[RunEvent, ...] = ()
+    inhaler_kind: str | None = None
+    actuations_planned: int | None = None
+    actuations: tuple[Technique, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.inhaler_kind is not None:
+            manoeuvre_for(self.inhaler_kind)
+            if self.fill_ml != 0 or self.planned_duration is not None:
+                raise InvalidInput(
+                    "An inhaler has no reservoir: no fill volume and no planned run time."
+                )
+            if not (isinstance(self.actuations_planned, int) and self.actuations_planned >= 1):
+                raise InvalidInput(
+                    f"An inhaler run needs the actuations planned (got {self.actuations_planned})."
+                )
+            return
         if not (math.isfinite(self.fill_ml) and self.fill_ml > 0):
             raise InvalidInput(f"The fill volume must be more than 0 mL (got {self.fill_ml}).")
         if self.planned_duration is not None and self.planned_duration <= timedelta(0):
@@ -272,8 +315,18 @@ class InhalationRun:
 
     # ------------------------------------------------------------------ reading
     @property
+    def is_inhaler(self) -> bool:
+        """Whether this is an inhaler run (actuations) rather than a nebulization."""
+        return self.inhaler_kind is not None
+
+    @property
     def allowed_actions(self) -> frozenset[RunAction]:
         """What can be done now (the buttons to show)."""
+        if self.is_inhaler:
+            allowed = INHALER_TRANSITIONS[self.state]
+            if len(self.actuations) >= (self.actuations_planned or 0):
+                allowed = allowed - {RunAction.ACTUATE}
+            return allowed
         return RUN_TRANSITIONS[self.state]
 
     @property
@@ -413,6 +466,36 @@ class InhalationRun:
             events=(*self.events, RunEvent(RunAction.STOP, now, why.value, clean)),
         )
 
+    def actuate(self, *, now: datetime, technique: Technique) -> InhalationRun:
+        """Record one inhaler actuation, inhaled in one breath, with its checklist.
+
+        Raises
+        ------
+        RunTransitionRefused
+            Not an inhaler run, not running, or every planned actuation already given.
+        RunAlreadyStopped
+        InvalidInput
+            The checklist is impossible for the device (a spacer on a DPI).
+        TimeWentBackwards
+        """
+        self._check_time(now)
+        if self.inhaler_kind is None:
+            raise RunTransitionRefused("A nebulization has no actuations to record.")
+        if self.state is RunState.RUNNING and len(self.actuations) >= (
+            self.actuations_planned or 0
+        ):
+            raise RunTransitionRefused(
+                f"All {self.actuations_planned} planned actuations have been given. Stop the "
+                "run; a further dose needs a new prescription and session."
+            )
+        self._require(RunAction.ACTUATE, "record an actuation")
+        checked = check_technique(self.inhaler_kind, technique)
+        return replace(
+            self,
+            actuations=(*self.actuations, checked),
+            events=(*self.events, RunEvent(RunAction.ACTUATE, now, technique=checked)),
+        )
+
     def record_residual(self, *, now: datetime, residual_ml: float) -> InhalationRun:
         """Record the volume left in the device after the run (again to correct it).
 
@@ -427,6 +510,8 @@ class InhalationRun:
         TimeWentBackwards
         """
         self._check_time(now)
+        if self.is_inhaler:
+            raise RunTransitionRefused("An inhaler has no reservoir, so no residual volume.")
         if self.state is not RunState.STOPPED:
             raise RunTransitionRefused(
                 "Stop the nebulization before recording the residual volume left in the device."
@@ -445,13 +530,20 @@ class InhalationRun:
         fill_ml: float,
         planned_duration: timedelta | None,
         events: Iterable[RunEvent],
+        inhaler_kind: str | None = None,
+        actuations_planned: int | None = None,
     ) -> InhalationRun:
         """Rebuild a run from its stored events, applying every rule again.
 
         A stored start event is only ever written after its :class:`StartFacts`
         held, so it is replayed with both facts true.
         """
-        run = cls(fill_ml=fill_ml, planned_duration=planned_duration)
+        run = cls(
+            fill_ml=fill_ml,
+            planned_duration=planned_duration,
+            inhaler_kind=inhaler_kind,
+            actuations_planned=actuations_planned,
+        )
         for event in events:
             if event.action is RunAction.START:
                 run = run.start(now=event.at, facts=StartFacts(True, True))
@@ -461,6 +553,10 @@ class InhalationRun:
                 run = run.resume(now=event.at)
             elif event.action is RunAction.STOP:
                 run = run.stop(now=event.at, reason=event.reason, note=event.note)
+            elif event.action is RunAction.ACTUATE:
+                if event.technique is None:
+                    raise InvalidInput("A stored actuation event has no technique checklist.")
+                run = run.actuate(now=event.at, technique=event.technique)
             else:
                 if event.residual_ml is None:
                     raise InvalidInput("A stored residual-volume event has no volume.")
@@ -479,7 +575,7 @@ class InhalationRun:
             )
 
     def _require(self, action: RunAction, verb: str) -> None:
-        if action in RUN_TRANSITIONS[self.state]:
+        if action in self.allowed_actions:
             return
         if self.state is RunState.STOPPED:
             stopped = "" if self.stopped_at is None else f" at {_hhmmss(self.stopped_at)}"

@@ -16,7 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 PauseReasonName = Literal["cough", "desaturation", "patient_request", "device_problem", "other"]
 StopReasonName = Literal[
-    "output_stopped", "sputtering", "planned_duration_reached", "adverse_event", "other"
+    "output_stopped",
+    "sputtering",
+    "planned_duration_reached",
+    "actuations_given",
+    "adverse_event",
+    "other",
 ]
 InterfaceName = Literal["mouthpiece", "valved-mask", "open-aerosol-mask"]
 
@@ -69,6 +74,11 @@ class SetUpIn(_In):
     breaths_per_min: float | None = Field(default=None, gt=0)
     inspiratory_fraction: float | None = Field(default=None, gt=0, lt=1)
     version: int | None = Field(default=None, ge=1)
+    # An inhaler (pMDI, DPI) instead of the breathing pattern: the prescribed actuations,
+    # the labelled emitted dose per actuation (in the verified dose's unit), planned hold.
+    actuations_planned: int | None = Field(default=None, ge=1, le=20)
+    dose_per_actuation: float | None = Field(default=None, gt=0)
+    breath_hold_s: float | None = Field(default=None, ge=0, le=30)
 
 
 class PauseIn(Versioned):
@@ -91,6 +101,17 @@ class ResidualIn(Versioned):
     residual_ml: float = Field(ge=0)
     measured_tidal_volume_ml: float | None = Field(default=None, gt=0)
     measured_breaths_per_min: float | None = Field(default=None, gt=0)
+
+
+class ActuationIn(Versioned):
+    """One inhaler actuation and its technique checklist: every item answered, none assumed."""
+
+    prepared: bool
+    spacer: bool
+    exhaled_before: bool
+    seal: bool
+    manoeuvre_done: bool
+    breath_hold_s: float = Field(ge=0, le=30)
 
 
 class SignIn(Versioned):
@@ -147,6 +168,8 @@ class RunOut(BaseModel):
     dose_unit: str
     breathing: dict[str, Any]
     breathing_instructions: list[str]
+    inhaler: dict[str, Any] | None
+    actuations: list[dict[str, Any]]
     planned_duration_s: float | None
     state: str
     allowed_actions: list[str]
@@ -183,3 +206,4 @@ class CumulativeOut(BaseModel):
     sessions_other_units: int
     model_versions: list[str]
     statement: str
+    other_units: dict[str, dict[str, float]]

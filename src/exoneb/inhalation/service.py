@@ -18,6 +18,7 @@ The guards that read those facts are pure rules in ``sessions/rules.py``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from exoneb.dosimetry import nebulizer_catalog
 from exoneb.inhalation import models as m
 from exoneb.inhalation import rules
 from exoneb.inhalation.schemas import (
+    ActuationIn,
     DeviceIn,
     DeviceUpdate,
     PauseIn,
@@ -324,19 +326,32 @@ def _events(ctx: Ctx, run: m.InhalationRun) -> Sequence[m.RunEvent]:
     ).all()
 
 
+def _plan(run: m.InhalationRun) -> rules.InhalerPlan | None:
+    """The inhaler plan of an inhaler run (``None`` for a nebulization)."""
+    return None if run.inhaler is None else rules.InhalerPlan.from_dict(run.inhaler)
+
+
 def _pure(ctx: Ctx, run: m.InhalationRun) -> rules.InhalationRun:
     """The pure run rebuilt from the stored events (every rule applied again)."""
     planned = None if run.planned_duration_s is None else timedelta(seconds=run.planned_duration_s)
+    plan = _plan(run)
     return rules.InhalationRun.replay(
         fill_ml=run.fill_ml,
         planned_duration=planned,
         events=[
             rules.RunEvent(
-                rules.RunAction(e.action), e.at, e.reason or "", e.note or "", e.residual_ml
+                rules.RunAction(e.action),
+                e.at,
+                e.reason or "",
+                e.note or "",
+                e.residual_ml,
+                None if e.detail is None else rules.Technique.from_dict(e.detail),
             )
             for e in _events(ctx, run)
             if e.action != SUPERVISOR_EVENT
         ],
+        inhaler_kind=None if plan is None else plan.kind,
+        actuations_planned=None if plan is None else plan.actuations_planned,
     )
 
 
@@ -376,14 +391,41 @@ def _breathing_of(data: Mapping[str, Any]) -> rules.Breathing:
     )  # fmt: skip
 
 
-def _loaded_dose(regimen: rules.Regimen, dose: VerifiedDose) -> float:
-    """What the dose counts, from the preparation (zero vesicles for a vehicle-only arm)."""
-    if regimen.dose_unit is not rules.DoseUnit.PARTICLES:
-        raise RuleViolation(
-            f"{regimen.name} is dosed in {regimen.dose_unit.value}; the preparation hands over a "
-            "particle dose only, so this regimen cannot be run from it yet."
+def _loaded_dose(regimen: rules.Regimen, dose: VerifiedDose) -> tuple[float, rules.DoseUnit]:
+    """The dose and its unit from the hand-over (zero vesicles for a vehicle-only arm).
+
+    The unit must be of the regimen's kind (particles, mass or cells): a drug
+    regimen run from a particle hand-over, or the reverse, is refused.
+    """
+    unit = rules.check_regimen_unit(regimen, rules.dose_unit_of(dose.dose_unit))
+    if unit is rules.DoseUnit.PARTICLES and not regimen.carries_vesicles:
+        return 0.0, unit
+    return dose.amount, unit
+
+
+def _inhaler_plan(
+    data: SetUpIn, kind: str, dose: VerifiedDose, unit: rules.DoseUnit
+) -> rules.InhalerPlan:
+    """The inhaler plan of the set-up, checked against the verified (prescribed) dose."""
+    if data.actuations_planned is None or data.dose_per_actuation is None:
+        raise InvalidInput(
+            "An inhaler session needs the actuations planned and the emitted dose per "
+            "actuation (from the inhaler's label).",
+            field="actuations_planned",
         )
-    return dose.dose_particles if regimen.carries_vesicles else 0.0
+    plan = rules.InhalerPlan(
+        kind=kind, actuations_planned=data.actuations_planned,
+        dose_per_actuation=data.dose_per_actuation, dose_unit=unit,
+        breath_hold_s=10.0 if data.breath_hold_s is None else data.breath_hold_s,
+    )  # fmt: skip
+    if not math.isclose(plan.planned_dose, dose.amount, rel_tol=1e-9):
+        raise RuleViolation(
+            f"{plan.actuations_planned} actuations × {plan.dose_per_actuation:g} {unit.value} = "
+            f"{plan.planned_dose:g} {unit.value}, but the verified dose is {dose.amount:g} "
+            f"{unit.value}. Check the actuations and the inhaler's label against the "
+            "prescription."
+        )
+    return plan
 
 
 def _verified_or_refuse(ctx: Ctx, session_id: int) -> VerifiedDose:
@@ -425,16 +467,28 @@ def _estimate(
     residual_ml: float | None,
 ) -> rules.DoseEstimate:
     session, patient = _session(ctx, run.session_id)
+    plan = _plan(run)
+    loaded, actuations = run.loaded_dose, None
+    notes = [w["message"] for w in run.device_warnings]
+    if plan is not None:
+        actuations = plan.actuations_planned
+        if stage is rules.EstimateStage.FINAL:
+            given = _pure(ctx, run).actuations
+            actuations, loaded = len(given), plan.given_dose(len(given))
+            for number, technique in enumerate(given, start=1):
+                notes.extend(rules.technique_warnings(plan.kind, number, technique))
     return rules.estimate_dose(
         stage=stage,
         patient=patient_facts(patient, ctx.clock.now().date()),
         breathing=breathing,
         device=rules.DeviceSettings(catalog_id=run.catalog_id, interface=run.interface),
-        fill_ml=run.fill_ml,
+        fill_ml=None if plan is not None else run.fill_ml,
         regimen=rules.get_regimen(run.regimen_id, {run.regimen_id: regimen_for(settings, session)}),
-        loaded_dose=run.loaded_dose,
+        loaded_dose=loaded,
         residual_ml=residual_ml,
-        notes=[w["message"] for w in run.device_warnings],
+        notes=notes,
+        dose_unit=rules.DoseUnit(run.dose_unit),
+        actuations=actuations,
     )
 
 
@@ -479,19 +533,27 @@ def set_up(*, ctx: Ctx, settings: Settings, session_id: int, data: SetUpIn) -> m
             f", but {device.make} {device.model} is {_catalog_name(settings_.catalog_id)}. Use "
             "a device of the type the dose was prepared for, or have the dose prepared again."
         )
-    breathing = _breathing(data)
-    planned = rules.planned_duration(device=settings_, fill_ml=dose.fill_volume_ml,
-                                     breathing=breathing)  # fmt: skip
+    loaded, unit = _loaded_dose(regimen, dose)
+    plan: rules.InhalerPlan | None = None
+    if settings_.spec.is_inhaler:
+        # An inhaler: counted actuations, the inhaler manoeuvre, no fill or run time.
+        plan = _inhaler_plan(data, settings_.spec.kind, dose, unit)
+        breathing, fill_ml, planned_s = plan.preview_breathing(), 0.0, None
+    else:
+        breathing, fill_ml = _breathing(data), dose.fill_volume_ml
+        planned_s = rules.planned_duration(
+            device=settings_, fill_ml=fill_ml, breathing=breathing
+        ).total_seconds()
     warnings = [{"code": w.code.value, "message": w.message} for w in check.warnings]
     run = current_run(ctx=ctx, session_id=session_id)
     now, who = ctx.clock.now(), _who(ctx)
     values: dict[str, Any] = {
         "preparation_id": dose.preparation_id, "device_id": device.id,
         "catalog_id": settings_.catalog_id, "interface": device.interface,
-        "regimen_id": regimen.id, "dose_unit": regimen.dose_unit.value,
-        "loaded_dose": _loaded_dose(regimen, dose), "fill_ml": dose.fill_volume_ml,
-        "breathing": _breathing_json(breathing),
-        "planned_duration_s": planned.total_seconds(), "device_warnings": warnings,
+        "regimen_id": regimen.id, "dose_unit": unit.value, "loaded_dose": loaded,
+        "fill_ml": fill_ml, "breathing": _breathing_json(breathing),
+        "inhaler": None if plan is None else plan.to_dict(),
+        "planned_duration_s": planned_s, "device_warnings": warnings,
     }  # fmt: skip
     if run is None:
         run = m.InhalationRun(
@@ -544,6 +606,8 @@ def _add_event(ctx: Ctx, run: m.InhalationRun, event: rules.RunEvent | None, act
             reason=(event.reason or None) if event else None,
             note=(event.note or None) if event else None,
             residual_ml=event.residual_ml if event else None,
+            detail=None if event is None or event.technique is None
+            else event.technique.to_dict(),
             actor_id=ctx.actor.user_id, actor_name=_who(ctx),
         )
     )  # fmt: skip
@@ -649,13 +713,53 @@ def resume(*, ctx: Ctx, session_id: int, data: Versioned) -> m.InhalationRun:
     return _step(ctx, session_id, data.version, "resume", lambda run, now: run.resume(now=now))
 
 
-def stop(*, ctx: Ctx, session_id: int, data: StopIn) -> m.InhalationRun:
-    """End nebulization, with the reason (output stopped, sputtering, planned time, …)."""
-    return _step(
+def stop(*, ctx: Ctx, settings: Settings, session_id: int, data: StopIn) -> m.InhalationRun:
+    """End the run, with the reason (output stopped, sputtering, planned time, …).
+
+    An inhaler run's final dose estimate is stored here (it has no residual
+    volume to wait for): the emitted dose per actuation × the actuations given,
+    the manoeuvre with the mean recorded breath-hold.
+    """
+    run = _step(
         ctx, session_id, data.version, "stop",
         lambda run, now: run.stop(now=now, reason=data.reason, note=data.note),
         reason=data.reason, note=data.note,
     )  # fmt: skip
+    plan = _plan(run)
+    if plan is not None:
+        given = _pure(ctx, run).actuations
+        if given:
+            breathing = rules.manoeuvre_breathing(
+                plan.manoeuvre, rules.mean_breath_hold_s(given),
+                source=rules.BreathingSource.CHOSEN,
+            )  # fmt: skip
+            final = _estimate(ctx, settings, run, stage=rules.EstimateStage.FINAL,
+                              breathing=breathing, residual_ml=None)  # fmt: skip
+            row = _store_estimate(ctx, run, final)
+            _audit(ctx, "inhalation.final_estimate", RUN_RECORD, run.id, run.version,
+                   run.patient_id, after={"final_estimate_id": row.id, "actuations": len(given),
+                                          "loaded_dose": final.loaded_dose,
+                                          "dose_unit": final.dose_unit.value,
+                                          "lung_amount": final.lung_amount})  # fmt: skip
+    return run
+
+
+def actuate(*, ctx: Ctx, session_id: int, data: ActuationIn) -> m.InhalationRun:
+    """Record one inhaler actuation given under supervision, with its technique checklist."""
+    technique = rules.Technique(
+        prepared=data.prepared, spacer=data.spacer, exhaled_before=data.exhaled_before,
+        seal=data.seal, manoeuvre_done=data.manoeuvre_done, breath_hold_s=data.breath_hold_s,
+    )  # fmt: skip
+    authorize(ctx=ctx, action=Action.INHALATION_SUPERVISE)
+    run, _ = _open_run(ctx, session_id, data.version)
+    moved = _pure(ctx, run).actuate(now=ctx.clock.now(), technique=technique)
+    _apply(ctx, run, moved)
+    plan = _plan(run)
+    number = len(moved.actuations)
+    notes = [] if plan is None else list(rules.technique_warnings(plan.kind, number, technique))
+    _audit(ctx, "inhalation.actuate", RUN_RECORD, run.id, run.version, run.patient_id,
+           after={"actuation": number, **technique.to_dict(), "warnings": notes})  # fmt: skip
+    return run
 
 
 def record_residual(
@@ -714,10 +818,11 @@ def signed_content(*, ctx: Ctx, run: m.InhalationRun) -> dict[str, Any]:
         "run_id": run.id, "session_id": run.session_id, "patient_id": run.patient_id,
         "preparation_id": run.preparation_id, "device_id": run.device_id,
         "regimen_id": run.regimen_id, "fill_ml": run.fill_ml, "loaded_dose": run.loaded_dose,
-        "breathing": run.breathing, "supervisor": run.supervisor_name,
+        "breathing": run.breathing, "inhaler": run.inhaler, "supervisor": run.supervisor_name,
         "events": [
             {"seq": e.seq, "action": e.action, "at": e.at.isoformat(), "reason": e.reason,
-             "note": e.note, "residual_ml": e.residual_ml, "by": e.actor_name}
+             "note": e.note, "residual_ml": e.residual_ml, "detail": e.detail,
+             "by": e.actor_name}
             for e in _events(ctx, run)
         ],
         "residual_ml": run.residual_ml,
@@ -731,7 +836,7 @@ def sign(*, ctx: Ctx, settings: Settings, session_id: int, data: SignIn) -> m.In
     run, session = _open_run(ctx, session_id, data.version)
     if run.state != rules.RunState.STOPPED.value:
         raise RuleViolation("Stop the nebulization before signing the inhalation step.")
-    if run.residual_ml is None:
+    if run.inhaler is None and run.residual_ml is None:
         raise RuleViolation(
             "Record the residual volume left in the device before signing: the final dose "
             "estimate needs it."
@@ -787,6 +892,10 @@ def run_view(*, ctx: Ctx, settings: Settings, run: m.InhalationRun) -> dict[str,
     device = _device(ctx, run.device_id)
     regimen = regimen_for(settings, session)
     events = _events(ctx, run)
+    plan = _plan(run)
+    instructions = (rules.breathing_instructions(run.interface) if plan is None
+                    else rules.inhaler_instructions(plan.kind))  # fmt: skip
+    actuations = [e for e in events if e.action == rules.RunAction.ACTUATE.value]
     return {
         "id": run.id, "session_id": run.session_id, "session_state": session.state,
         "patient_id": run.patient_id, "preparation_id": run.preparation_id,
@@ -795,7 +904,19 @@ def run_view(*, ctx: Ctx, settings: Settings, run: m.InhalationRun) -> dict[str,
                     "role": regimen.role.value, "dose_unit": regimen.dose_unit.value},
         "interface": run.interface, "fill_ml": run.fill_ml, "loaded_dose": run.loaded_dose,
         "dose_unit": run.dose_unit, "breathing": run.breathing,
-        "breathing_instructions": list(rules.breathing_instructions(run.interface)),
+        "breathing_instructions": list(instructions),
+        "inhaler": None if plan is None else {
+            **plan.to_dict(), "manoeuvre_label": plan.manoeuvre.label,
+            "planned_dose": plan.planned_dose, "actuations_given": len(actuations),
+            "given_dose": plan.given_dose(len(actuations)),
+        },
+        "actuations": [
+            {"number": n, "at": e.at, "by": e.actor_name, "technique": e.detail,
+             "warnings": list(rules.technique_warnings(
+                 plan.kind, n, rules.Technique.from_dict(e.detail)))
+             if plan is not None and e.detail is not None else []}
+            for n, e in enumerate(actuations, start=1)
+        ],
         "planned_duration_s": run.planned_duration_s, "state": run.state,
         "allowed_actions": sorted(a.value for a in pure.allowed_actions),
         "supervisor_name": run.supervisor_name, "supervisor_at": run.supervisor_at,
@@ -812,7 +933,7 @@ def run_view(*, ctx: Ctx, settings: Settings, run: m.InhalationRun) -> dict[str,
         ],
         "events": [
             {"seq": e.seq, "action": e.action, "at": e.at, "reason": e.reason, "note": e.note,
-             "residual_ml": e.residual_ml, "by": e.actor_name}
+             "residual_ml": e.residual_ml, "detail": e.detail, "by": e.actor_name}
             for e in events
         ],
         "residual_ml": run.residual_ml, "device_warnings": run.device_warnings,

@@ -1342,6 +1342,8 @@ def _handoff(db: Any, p: DosePreparation, *, verified: bool) -> VerifiedDose:
         product_name=lot.product_name,
         dose_level=p.arm_code,
         dose_particles=p.loaded_particles,
+        dose_amount=p.loaded_particles,  # lots are exosome lots: the dose counts particles
+        dose_unit="particles",
         concentration_particles_per_ml=p.certified_particles_per_ml,
         stock_volume_ml=p.stock_ml,
         saline_volume_ml=p.saline_ml,
