@@ -454,3 +454,10 @@ def test_refreezing_only_when_the_certificate_allows_another_thaw(world: World) 
         _refreeze(world, vial_id)  # two thaws used up
     assert "vial.refreeze" in _actions(world)
     assert _balance(world, twice).balanced
+
+
+def test_verifier_roles_are_the_matrix_and_match_the_pure_default() -> None:
+    """Pharmacist, nurse and physician verify (reference/clinical.md §7 second person)."""
+    assert (
+        prep.VERIFIER_ROLES == rules.DEFAULT_VERIFIER_ROLES == {"pharmacist", "nurse", "physician"}
+    )

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from exoneb.accounts import service as accounts
-from exoneb.accounts.permissions import Action
+from exoneb.accounts.permissions import MATRIX, Action
 from exoneb.accounts.service import authorize
 from exoneb.core import audit
 from exoneb.core.config import Settings
@@ -84,6 +84,10 @@ LOT_RECORD, PREP_RECORD, VIAL_RECORD = "product_lot", "dose_preparation", "produ
 UL_PER_ML = 1000
 
 L, V = rules.LotStatus, rules.VialStatus
+
+#: Who may verify: the permission matrix is the one place this is set (the pure rule's
+#: default, ``rules.DEFAULT_VERIFIER_ROLES``, names the same clinical roles).
+VERIFIER_ROLES = frozenset(role.value for role in MATRIX[Action.PREPARATION_VERIFY])
 
 #: Session states in which a dose may be prepared (again, once a dose was discarded).
 PREPARABLE = frozenset({State.CLEARED, State.PREPARED, State.VERIFIED})
@@ -1264,6 +1268,7 @@ def verify(*, ctx: Ctx, settings: Settings, session_id: int, data: VerifyIn) -> 
         prepared_by=str(p.prepared_by_id),
         verified_by=str(ctx.actor.user_id),
         verifier_roles=[ctx.actor.role],
+        allowed_roles=VERIFIER_ROLES,
     ).require()
     now = ctx.clock.now()
     _dose_usable(ctx, p, now).require_all()
