@@ -27,6 +27,16 @@ from exoneb.core.context import Ctx
 from exoneb.core.errors import PermissionDenied, RuleViolation
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import DeviceIn, Versioned
+from exoneb.monitoring import service as monitoring
+from exoneb.monitoring.schemas import (
+    AdverseEventIn,
+    AdverseEventReportIn,
+    AlertAckIn,
+    DischargeIn,
+    HoldIn,
+    ObservationBatchIn,
+    ObservationIn,
+)
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, PatientUpdate
 from exoneb.preparation import service as prep
@@ -41,6 +51,7 @@ from .factories import enrolment_data, patient_data, planned_session
 from .inhalation_helpers import mesh_device, stand_in
 from .inhalation_helpers import set_up as set_up_inhalation
 from .prep_factories import cleared_session, lot_data, received_lot, released_lot, saline_lot, thaw
+from .monitoring_world import monitored_session
 from .test_assessment_service import decided as decided_assessment
 from .test_assessment_service import started as started_assessment
 
@@ -76,6 +87,55 @@ def _prepare_inhalation(world: World) -> Prepared:
         _, session_id = fake.verified_session(_mrn())
         version = set_up_inhalation(world, session_id, mesh_device(world))
     return {"session_id": session_id, "run_version": version}
+_MONITORED: dict[int, int] = {}
+
+
+def _prepare_monitoring(world: World, action: Action) -> Prepared:
+    """A session in monitoring (one per world, except discharge: a fresh dischargeable one)."""
+    if action is Action.SESSION_DISCHARGE:
+        session_id, end = monitored_session(world, _mrn())
+        for minute in (0, 15, 30):
+            world.clock.advance(end + timedelta(minutes=minute) - world.clock.now())
+            with world.action(Role.NURSE) as ctx:
+                monitoring.record_observation(
+                    ctx=ctx, settings=world.settings, session_id=session_id,
+                    data=ObservationIn(observed_at=world.clock.now(), **DISCHARGE_VITALS),
+                )  # fmt: skip
+        return {"session_id": session_id}
+    if id(world) not in _MONITORED:
+        _MONITORED[id(world)] = monitored_session(world, _mrn())[0]
+    session_id = _MONITORED[id(world)]
+    prepared: Prepared = {"session_id": session_id}
+    with world.action(Role.NURSE) as ctx:
+        if action is Action.ALERT_HANDLE:  # a new run: normal, then low (a fresh open alert)
+            for spo2 in (96, 80):
+                world.clock.advance(timedelta(seconds=1))
+                monitoring.record_observation(
+                    ctx=ctx, settings=world.settings, session_id=session_id,
+                    data=ObservationIn(observed_at=world.clock.now(), spo2_pct=spo2),
+                )  # fmt: skip
+            alert = next(a for a in monitoring.alerts_of(ctx=ctx, session_id=session_id)
+                         if a.status == "open")  # fmt: skip
+            prepared |= {"alert_id": alert.id, "version": alert.version}
+        if action is Action.ADVERSE_EVENT_REPORT:
+            event = monitoring.record_adverse_event(
+                ctx=ctx, settings=world.settings, session_id=session_id,
+                data=AdverseEventIn(term="headache", grade=2, onset_at=world.clock.now(),
+                                    causality="unrelated", seriousness=["hospitalization"]),
+            )  # fmt: skip
+            prepared |= {"event_id": event.id, "version": event.version}
+    return prepared
+
+
+DISCHARGE_VITALS: dict[str, Any] = {
+    "spo2_pct": 95, "heart_rate_per_min": 80, "resp_rate_per_min": 16, "sbp_mmhg": 130,
+    "dbp_mmhg": 80, "fev1_l": 1.25, "wheeze": False, "stridor": False, "symptom_grade": 0,
+    "respiratory_symptoms": False,
+}  # fmt: skip
+_MONITORING_ACTIONS = frozenset({
+    Action.OBSERVATION_RECORD, Action.OBSERVATION_INGEST, Action.ALERT_HANDLE,
+    Action.ADVERSE_EVENT_RECORD, Action.ADVERSE_EVENT_REPORT, Action.COURSE_HOLD,
+})  # fmt: skip
 
 
 _EARLIER = itertools.count()
@@ -123,6 +183,8 @@ def _prepare_preparation(world: World, action: Action) -> Prepared:
 
 def _prepare(world: World, action: Action) -> Prepared:
     """Fresh records the action works on, created by a physician."""
+    if action in _MONITORING_ACTIONS:
+        return _prepare_monitoring(world, action)
     if action.value.startswith("assessment."):
         return _prepare_assessment(world, action)
     if action is Action.INHALATION_SUPERVISE:
@@ -218,21 +280,33 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
     Action.PREPARATION_VERIFY: lambda ctx, w, p: prep.verify(
         ctx=ctx, settings=w.settings, session_id=p["session_id"], data=VerifyIn(
             version=p["preparation_version"], password=PASSWORD)),
+    Action.OBSERVATION_RECORD: lambda ctx, w, p: monitoring.record_observation(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=ObservationIn(
+            observed_at=w.clock.now(), spo2_pct=96)),
+    Action.OBSERVATION_INGEST: lambda ctx, w, p: monitoring.ingest_batch(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=ObservationBatchIn(
+            device_id="ox-1", observations=[ObservationIn(observed_at=w.clock.now(),
+                                                         spo2_pct=96)])),
+    Action.ALERT_HANDLE: lambda ctx, w, p: monitoring.acknowledge_alert(
+        ctx=ctx, alert_id=p["alert_id"], data=AlertAckIn(version=p["version"])),
+    Action.ADVERSE_EVENT_RECORD: lambda ctx, w, p: monitoring.record_adverse_event(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=AdverseEventIn(
+            term="cough", grade=1, onset_at=w.clock.now(), causality="unlikely")),
+    Action.ADVERSE_EVENT_REPORT: lambda ctx, w, p: monitoring.report_adverse_event(
+        ctx=ctx, event_id=p["event_id"], data=AdverseEventReportIn(
+            version=p["version"], reference="SAE-1")),
+    Action.COURSE_HOLD: lambda ctx, w, p: monitoring.place_hold(
+        ctx=ctx, session_id=p["session_id"], data=HoldIn(reason="physician decision")),
+    Action.SESSION_DISCHARGE: lambda ctx, w, p: monitoring.discharge(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=DischargeIn(
+            walks_unaided=True, instructions_given=True, follow_up_scheduled=True,
+            follow_up_at=w.clock.now() + timedelta(days=1), password=PASSWORD)),
 }  # fmt: skip
 
 
-PENDING: frozenset[Action] = frozenset({
-    # Actions whose step package has not landed its service yet. Each package
-    # removes its own lines here when it adds runners above — never leave one
-    # behind once the service exists.
-    Action.OBSERVATION_RECORD,
-    Action.OBSERVATION_INGEST,
-    Action.ALERT_HANDLE,
-    Action.ADVERSE_EVENT_RECORD,
-    Action.ADVERSE_EVENT_REPORT,
-    Action.COURSE_HOLD,
-    Action.SESSION_DISCHARGE,
-})  # fmt: skip
+PENDING: frozenset[Action] = frozenset()
+"""Actions whose step package has not landed its service yet (each package removed its own
+when it added runners above; add an action here only until its service exists)."""
 CHECKED = [a for a in Action if a not in PENDING]
 
 
@@ -263,6 +337,11 @@ DATA_TABLES = (
     "product_vial",
     "inventory_event",
     "dose_preparation",
+    "monitoring_observation",
+    "monitoring_alert",
+    "adverse_event",
+    "course_hold",
+    "discharge_record",
 )
 
 
@@ -301,6 +380,13 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.INVENTORY_RECORD: ("lot.storage_reading",),
     Action.PREPARATION_RECORD: ("record.sign", "preparation.prepare"),
     Action.PREPARATION_VERIFY: ("record.sign", "preparation.verify"),
+    Action.OBSERVATION_RECORD: ("observation.record",),
+    Action.OBSERVATION_INGEST: ("observation.ingest",),
+    Action.ALERT_HANDLE: ("alert.acknowledge",),
+    Action.ADVERSE_EVENT_RECORD: ("adverse_event.record",),
+    Action.ADVERSE_EVENT_REPORT: ("adverse_event.report",),
+    Action.COURSE_HOLD: ("course.hold",),
+    Action.SESSION_DISCHARGE: ("record.sign", "session.discharge", "session.transition"),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 

@@ -225,6 +225,24 @@ def baseline_fev1(*, ctx: Ctx, session_id: int) -> float | None:
     return a.baseline_fev1_l if a is not None and a.status == SIGNED else None
 
 
+def baseline_vitals(*, ctx: Ctx, session_id: int) -> dict[str, Any] | None:
+    """The pre-session vitals of the session's signed assessment (the monitoring baseline).
+
+    Also carries ``hypercapnia_risk`` (the history answer on documented chronic
+    hypoxaemia or hypercapnia), which lowers the post-session SpO2 floor.
+    ``None`` when there is no signed assessment.
+    """
+    a = current(ctx=ctx, session_id=session_id)
+    if a is None or a.status != SIGNED:
+        return None
+    vitals = ctx.db.scalars(select(VitalsEntry).where(VitalsEntry.assessment_id == a.id)).first()
+    out: dict[str, Any] = {} if vitals is None else _vitals_view(vitals)
+    out["hypercapnia_risk"] = (a.history or {}).get(
+        "chronic_hypoxaemia_or_hypercapnia_documented"
+    ) is True
+    return out
+
+
 # --- measurements and answers ------------------------------------------------------------
 
 

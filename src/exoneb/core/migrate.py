@@ -71,6 +71,7 @@ def _import_models() -> None:
     import exoneb.assessment.models
     import exoneb.core.audit
     import exoneb.inhalation.models
+    import exoneb.monitoring.models
     import exoneb.patients.models
     import exoneb.preparation.models
     import exoneb.sessions.models  # noqa: F401

@@ -1,0 +1,300 @@
+"""Request and response models of the monitoring API (and the service's inputs).
+
+Plausibility ranges of the measures (SpO2 0–100 %, temperature 25–45 °C …)
+are checked once, by the pure :class:`exoneb.monitoring.observations.Observation`,
+and come back as 422 naming the field; these models only fix the shapes.
+Every edit of a stored record carries the ``version`` the client loaded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from exoneb.monitoring.adverse_events import Action, Causality, CtcaeTerm, Outcome
+from exoneb.monitoring.adverse_events import SeriousnessCriterion as Seriousness
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ObservationIn(_In):
+    """One set of readings; any measure may be left out (not measured ≠ normal)."""
+
+    observed_at: datetime = Field(description="When the readings were taken (with a UTC offset).")
+    spo2_pct: float | None = None
+    heart_rate_per_min: float | None = None
+    resp_rate_per_min: float | None = None
+    sbp_mmhg: float | None = None
+    dbp_mmhg: float | None = None
+    temperature_c: float | None = None
+    fev1_l: float | None = None
+    pef_l_per_min: float | None = None
+    respiratory_symptoms: bool | None = Field(
+        default=None,
+        description="Cough, chest tightness, dyspnoea or wheeze now; null = not asked.",
+    )
+    wheeze: bool | None = None
+    stridor: bool | None = None
+    symptom_grade: int | None = Field(default=None, description="Highest CTCAE grade now (0–5).")
+    saba_given: bool = Field(default=False, description="Rescue bronchodilator given now.")
+    signal_ok: bool = True
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ObservationBatchIn(_In):
+    """A device's batch: one device id, up to 10,000 observations (any order)."""
+
+    device_id: str = Field(min_length=1, max_length=100)
+    observations: list[ObservationIn] = Field(min_length=1, max_length=10_000)
+
+
+class ObservationOut(BaseModel):
+    """A stored observation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    observed_at: datetime
+    source: str
+    device_id: str | None
+    spo2_pct: float | None
+    heart_rate_per_min: float | None
+    resp_rate_per_min: float | None
+    sbp_mmhg: float | None
+    dbp_mmhg: float | None
+    temperature_c: float | None
+    fev1_l: float | None
+    pef_l_per_min: float | None
+    respiratory_symptoms: bool | None
+    wheeze: bool | None
+    stridor: bool | None
+    symptom_grade: int | None
+    saba_given: bool
+    signal_ok: bool
+    note: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class IngestOut(BaseModel):
+    """What a batch stored and the alerts it raised."""
+
+    stored: int
+    first_id: int
+    last_id: int
+    alerts_raised: list[int]
+
+
+class AlertOut(BaseModel):
+    """A stored alert and who handled it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    patient_id: int
+    rule_id: str
+    title: str
+    severity: str
+    status: str
+    onset_at: datetime
+    raised_at: datetime
+    last_at: datetime
+    ongoing: bool
+    measure: str
+    unit: str
+    first_value: float
+    worst_value: float
+    baseline_value: float | None
+    threshold: float
+    comparison: str
+    sustained_s: float
+    required_s: float
+    suggested_term: str | None
+    action_text: str
+    message: str
+    sources: dict[str, Any]
+    stored_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    acknowledge_note: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+    version: int
+
+
+class AlertAckIn(_In):
+    """Acknowledge an alert: the version loaded and an optional note."""
+
+    version: int = Field(ge=1)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AlertResolveIn(_In):
+    """Resolve an alert: what was done (required)."""
+
+    version: int = Field(ge=1)
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class AdverseEventIn(_In):
+    """An adverse event graded with CTCAE v5.0."""
+
+    term: CtcaeTerm
+    other_text: str | None = Field(default=None, max_length=200)
+    grade: int = Field(ge=1, le=5)
+    onset_at: datetime
+    end_at: datetime | None = None
+    description: str | None = Field(default=None, max_length=4000)
+    seriousness: list[Seriousness] = Field(default_factory=list)
+    expected: bool | None = None
+    aware_at: datetime | None = None
+    causality: Causality
+    action: Action = Action.NONE
+    outcome: Outcome = Outcome.UNKNOWN
+    resolved: bool = False
+    alert_id: int | None = None
+
+
+class AdverseEventUpdate(AdverseEventIn):
+    """A correction or follow-up of a recorded event (regrade, end, outcome), with a reason."""
+
+    version: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AdverseEventReportIn(_In):
+    """The serious event was reported (to the sponsor / regulator): when and the reference."""
+
+    version: int = Field(ge=1)
+    reference: str = Field(min_length=1, max_length=200)
+    reported_at: datetime | None = None
+
+
+class AdverseEventOut(BaseModel):
+    """A stored adverse event with its times relative to the start of nebulization."""
+
+    id: int
+    session_id: int
+    patient_id: int
+    alert_id: int | None
+    ctcae_version: str
+    term: str
+    term_label: str
+    other_text: str | None
+    grade: int
+    grade_text: str
+    description: str | None
+    onset_at: datetime
+    end_at: datetime | None
+    nebulization_start_at: datetime | None
+    onset_offset_min: float | None
+    end_offset_min: float | None
+    seriousness: list[str]
+    serious: bool
+    expected: bool | None
+    aware_at: datetime | None
+    causality: str
+    action: str
+    outcome: str
+    resolved: bool
+    report_days: int | None
+    report_due_at: datetime | None
+    report_basis: str | None
+    report_overdue: bool
+    reported_at: datetime | None
+    reported_by: str | None
+    report_reference: str | None
+    version: int
+
+
+class HoldIn(_In):
+    """A physician or coordinator holds a patient's course or pauses the cohort by hand."""
+
+    scope: Literal["patient", "cohort"] = "patient"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HoldLiftIn(_In):
+    """Lift a hold or pause, with the reason (e.g. DMC review completed)."""
+
+    version: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HoldOut(BaseModel):
+    """A course hold or cohort pause."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    scope: str
+    patient_id: int | None
+    enrolment_id: int | None
+    session_id: int | None
+    protocol_id: str
+    arm_code: str
+    origin: str
+    rule_id: str | None
+    reason: str
+    dlt_candidate: bool
+    source: str | None
+    status: str
+    created_at: datetime
+    created_by: str
+    lifted_at: datetime | None
+    lifted_by: str | None
+    lift_reason: str | None
+    version: int
+
+
+class DischargeIn(_In):
+    """Discharge: the attestations staff confirm, the follow-up, and the signer's password."""
+
+    walks_unaided: bool | None = None
+    instructions_given: bool | None = None
+    follow_up_scheduled: bool | None = None
+    follow_up_at: datetime | None = None
+    contact: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class ChecklistItemOut(BaseModel):
+    """One discharge criterion as evaluated now."""
+
+    item_id: str
+    label: str
+    status: str
+    detail: str
+    source: str
+
+
+class ChecklistOut(BaseModel):
+    """The discharge checklist now."""
+
+    dischargeable: bool
+    items: list[ChecklistItemOut]
+
+
+class DischargeOut(BaseModel):
+    """A signed discharge."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    checklist: list[Any]
+    attestations: dict[str, Any]
+    first_session: bool
+    follow_up_at: datetime | None
+    contact: str | None
+    discharged_at: datetime
+    discharged_by: str
+    signature_id: int

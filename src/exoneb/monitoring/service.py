@@ -1,0 +1,1270 @@
+"""Monitoring actions (step 4): observations, alerts, adverse events, holds, discharge, HL7.
+
+Each action checks the permission, applies the pure rules of
+:mod:`exoneb.monitoring.rules`, writes its rows and its audit row inside the
+caller's transaction (``ctx.db``):
+
+* every stored observation is followed, in the same transaction, by an
+  evaluation of the protocol's alert rules over the session's stored series;
+  an alert is therefore *stored before it is shown*, and every screen (on any
+  worker) learns of it by reading the table;
+* recording or changing an adverse event, and an airway reading, re-evaluate
+  the stopping rules, which hold the patient's course and, where the protocol
+  says so, pause the cohort;
+* the HL7 gateway hands every received message to :func:`receive_hl7`, which
+  keeps the raw bytes whatever happens and returns the ACK to send;
+* discharge evaluates the checklist, takes the signer's e-signature and moves
+  the session MONITORING → DISCHARGED through the session state machine (the
+  fact provider below tells its guard the monitoring step is signed).
+
+Time zero of the observation schedule is the end of nebulization (the session
+entering ``monitoring``; clinical.md §4.2 counts spirometry "15–30 min after
+the end of nebulization"); adverse-event onsets and ends are shown relative to
+the *start* of nebulization (the session entering ``inhaling``). Both are read
+from the session's state history.
+
+This is decision support for trained staff, not medical advice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from exoneb.accounts import service as accounts
+from exoneb.accounts.permissions import Action
+from exoneb.accounts.service import authorize
+from exoneb.assessment import service as assessment
+from exoneb.core import audit
+from exoneb.core.clock import as_utc
+from exoneb.core.config import Settings
+from exoneb.core.context import Ctx
+from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.monitoring import rules
+from exoneb.monitoring.hl7 import ErrorCode
+from exoneb.monitoring.models import (
+    AdverseEventRecord,
+    AlertRecord,
+    CourseHold,
+    DischargeRecord,
+    Hl7Message,
+    ObservationRecord,
+)
+from exoneb.monitoring.schemas import (
+    AdverseEventIn,
+    AdverseEventReportIn,
+    AdverseEventUpdate,
+    AlertAckIn,
+    AlertResolveIn,
+    DischargeIn,
+    HoldIn,
+    HoldLiftIn,
+    ObservationBatchIn,
+    ObservationIn,
+)
+from exoneb.patients import service as patients
+from exoneb.patients.models import Patient
+from exoneb.protocols import registry
+from exoneb.protocols.schema import ProtocolFile
+from exoneb.sessions import rules as session_rules
+from exoneb.sessions import service as sessions
+from exoneb.sessions.models import TherapySession
+from exoneb.sessions.rules import State
+from exoneb.sessions.service import FactContribution, register_fact_provider
+
+#: Sessions in which observations may be recorded (during and after nebulization).
+OBSERVING = frozenset({State.INHALING.value, State.MONITORING.value})
+OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
+ACTIVE, LIFTED = "active", "lifted"
+DISCHARGE_MEANING = "performed"
+RECORD_TYPE = "session_discharge"  # one per session: the record id is the session id
+_MEASURES: tuple[str, ...] = (
+    "spo2_pct", "heart_rate_per_min", "resp_rate_per_min", "sbp_mmhg", "dbp_mmhg",
+    "temperature_c", "fev1_l", "pef_l_per_min",
+)  # fmt: skip
+_SOURCES = {
+    "manual": rules.ObservationSource.MANUAL,
+    "device": rules.ObservationSource.DEVICE,
+    "hl7": rules.ObservationSource.DEVICE,
+}
+_FLAGS = ("respiratory_symptoms", "wheeze", "stridor", "symptom_grade", "signal_ok")
+DISCLAIMER = (
+    "Decision support for trained staff, not medical advice: this therapy complements and "
+    "never replaces the patient's prescribed respiratory care."
+)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _who(ctx: Ctx) -> str:
+    return ctx.actor.full_name or ctx.actor.username
+
+
+def _session(ctx: Ctx, session_id: int) -> tuple[TherapySession, Patient]:
+    session = ctx.db.get(TherapySession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    return session, patients.load_visible(ctx, session.patient_id)
+
+
+def _protocol(settings: Settings, protocol_id: str) -> ProtocolFile | None:
+    return registry.get(settings.protocols_dir, protocol_id)
+
+
+def alert_parameters(settings: Settings, protocol_id: str) -> rules.AlertParameters:
+    """The protocol's alert thresholds (the reference defaults when it has none)."""
+    p = _protocol(settings, protocol_id)
+    return p.alert_parameters() if p is not None else rules.AlertParameters()
+
+
+def _schedule_parameters(settings: Settings, protocol_id: str) -> rules.ScheduleParameters:
+    p = _protocol(settings, protocol_id)
+    return p.schedule_parameters() if p is not None else rules.ScheduleParameters()
+
+
+def _stopping_parameters(settings: Settings, protocol_id: str) -> rules.StoppingParameters:
+    p = _protocol(settings, protocol_id)
+    return p.stopping_parameters() if p is not None else rules.StoppingParameters()
+
+
+def _discharge_parameters(settings: Settings, protocol_id: str) -> rules.DischargeParameters:
+    p = _protocol(settings, protocol_id)
+    return p.discharge_parameters() if p is not None else rules.DischargeParameters()
+
+
+def _invalid(exc: ValueError, default_field: str) -> InvalidInput:
+    """A pure-layer ValueError as a 422 naming the field it mentions first."""
+    text = str(exc)
+    match = re.match(r"^(?:baseline )?([a-z0-9_]+)(?:=| must| is)", text)
+    return InvalidInput(text, field=match.group(1) if match else default_field)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Timeline:
+    """When nebulization started (entered ``inhaling``) and ended (entered ``monitoring``)."""
+
+    nebulization_start_at: datetime | None
+    nebulization_end_at: datetime | None
+
+
+def timeline(*, ctx: Ctx, session_id: int) -> Timeline:
+    """The session's nebulization start and end, from its state history (latest entry wins)."""
+    start = end = None
+    for t in sessions.history(ctx=ctx, session_id=session_id):
+        if t.to_state == State.INHALING.value:
+            start = as_utc(t.at)
+        elif t.to_state == State.MONITORING.value:
+            end = as_utc(t.at)
+    return Timeline(start, end)
+
+
+def baseline(*, ctx: Ctx, session_id: int) -> rules.Baseline:
+    """The pre-session values from the signed assessment (vitals and FEV1)."""
+    vitals = assessment.baseline_vitals(ctx=ctx, session_id=session_id) or {}
+    try:
+        return rules.Baseline(
+            spo2_pct=vitals.get("spo2_percent"),
+            heart_rate_per_min=vitals.get("heart_rate_bpm"),
+            resp_rate_per_min=vitals.get("respiratory_rate_per_min"),
+            sbp_mmhg=vitals.get("systolic_bp_mmhg"),
+            dbp_mmhg=vitals.get("diastolic_bp_mmhg"),
+            temperature_c=vitals.get("temperature_c"),
+            fev1_l=assessment.baseline_fev1(ctx=ctx, session_id=session_id),
+            hypercapnia_risk=bool(vitals.get("hypercapnia_risk")),
+        )
+    except ValueError as exc:  # a stored baseline the rules cannot use: say so, do not guess
+        raise RuleViolation(f"The pre-session baseline cannot be used: {exc}") from exc
+
+
+def _observation(row: ObservationRecord) -> rules.Observation:
+    return rules.Observation(
+        at=as_utc(row.observed_at), source=_SOURCES[row.source],
+        **{m: getattr(row, m) for m in _MEASURES}, **{f: getattr(row, f) for f in _FLAGS},
+    )  # fmt: skip
+
+
+def observations(*, ctx: Ctx, session_id: int) -> Sequence[ObservationRecord]:
+    """Every stored observation of a session, in time order (no permission check, no audit)."""
+    return ctx.db.scalars(
+        select(ObservationRecord)
+        .where(ObservationRecord.session_id == session_id)
+        .order_by(ObservationRecord.observed_at, ObservationRecord.id)
+    ).all()
+
+
+def _pure_observations(ctx: Ctx, session_id: int) -> list[rules.Observation]:
+    return [_observation(r) for r in observations(ctx=ctx, session_id=session_id)]
+
+
+def _check_observing(session: TherapySession) -> None:
+    if session.state not in OBSERVING:
+        raise RuleViolation(
+            f"The session is {session.state}; observations are recorded while it is inhaling "
+            "or monitoring."
+        )
+
+
+def _row(
+    ctx: Ctx,
+    session: TherapySession,
+    data: ObservationIn,
+    source: str,
+    index: int | None,
+    device_id: str | None = None,
+    hl7_message_id: int | None = None,
+) -> ObservationRecord:
+    """Validate one observation with the pure rules and build its row (not yet added)."""
+    prefix = "" if index is None else f"observations.{index}."
+    try:
+        rules.Observation(
+            at=data.observed_at,
+            source=_SOURCES[source],
+            **{m: getattr(data, m) for m in _MEASURES}, **{f: getattr(data, f) for f in _FLAGS},
+        )  # fmt: skip
+    except ValueError as exc:
+        err = _invalid(exc, "observed_at")
+        raise InvalidInput(err.message, field=prefix + err.field) from exc
+    now = ctx.clock.now()
+    if as_utc(data.observed_at) > now + timedelta(minutes=5):
+        raise InvalidInput(
+            "The observation time is in the future; check the clock of the device or the entry.",
+            field=prefix + "observed_at",
+        )
+    return ObservationRecord(
+        session_id=session.id, patient_id=session.patient_id, observed_at=as_utc(data.observed_at),
+        source=source, device_id=device_id, hl7_message_id=hl7_message_id,
+        **{m: getattr(data, m) for m in _MEASURES}, **{f: getattr(data, f) for f in _FLAGS},
+        saba_given=data.saba_given, note=data.note, recorded_at=now,
+        recorded_by_id=ctx.actor.user_id, recorded_by=_who(ctx),
+    )  # fmt: skip
+
+
+# --- observations ------------------------------------------------------------------------
+
+
+def record_observation(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: ObservationIn
+) -> tuple[ObservationRecord, list[AlertRecord]]:
+    """Record a manual observation; the alert rules run on the stored series at once."""
+    authorize(ctx=ctx, action=Action.OBSERVATION_RECORD)
+    session, _ = _session(ctx, session_id)
+    _check_observing(session)
+    row = _row(ctx, session, data, "manual", None)
+    ctx.db.add(row)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="observation.record", entity_type="monitoring_observation",
+        entity_id=row.id, patient_id=session.patient_id, after=_observation_view(row),
+    )  # fmt: skip
+    raised = evaluate_alerts(ctx=ctx, settings=settings, session=session)
+    if data.fev1_l is not None or data.pef_l_per_min is not None or data.temperature_c is not None:
+        apply_stopping_rules(ctx=ctx, settings=settings, session=session)
+    return row, raised
+
+
+def ingest_batch(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: ObservationBatchIn
+) -> tuple[list[ObservationRecord], list[AlertRecord]]:
+    """Store a device's batch (all or nothing), then evaluate the alert rules once."""
+    authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
+    session, _ = _session(ctx, session_id)
+    _check_observing(session)
+    rows = [
+        _row(ctx, session, o, "device", i, data.device_id) for i, o in enumerate(data.observations)
+    ]
+    ctx.db.add_all(rows)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="observation.ingest", entity_type="therapy_session",
+        entity_id=session.id, patient_id=session.patient_id,
+        after={"device_id": data.device_id, "stored": len(rows), "first_id": rows[0].id,
+               "last_id": rows[-1].id},
+    )  # fmt: skip
+    raised = evaluate_alerts(ctx=ctx, settings=settings, session=session)
+    if any(o.fev1_l is not None or o.pef_l_per_min is not None for o in data.observations):
+        apply_stopping_rules(ctx=ctx, settings=settings, session=session)
+    return rows, raised
+
+
+def _observation_view(row: ObservationRecord) -> dict[str, Any]:
+    names = ("observed_at", "source", "device_id", *_MEASURES, *_FLAGS, "saba_given", "note")
+    return {n: getattr(row, n) for n in names}
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+
+def _alert_values(a: rules.Alert) -> dict[str, Any]:
+    return {
+        "title": a.title, "severity": a.severity.value, "onset_at": a.onset_at,
+        "raised_at": a.raised_at, "last_at": a.last_at, "ongoing": a.ongoing,
+        "measure": a.measure, "unit": a.unit, "first_value": a.first_value,
+        "worst_value": a.worst_value, "baseline_value": a.baseline_value,
+        "threshold": a.threshold, "comparison": a.comparison, "sustained_s": a.sustained_s,
+        "required_s": a.required_s,
+        "suggested_term": None if a.suggested_term is None else a.suggested_term.value,
+        "action_text": a.action, "message": a.message, "sources": dict(a.sources),
+    }  # fmt: skip
+
+
+def alerts_of(*, ctx: Ctx, session_id: int) -> Sequence[AlertRecord]:
+    """Every stored alert of a session, newest raised first (no permission check, no audit)."""
+    return ctx.db.scalars(
+        select(AlertRecord)
+        .where(AlertRecord.session_id == session_id)
+        .order_by(AlertRecord.raised_at.desc(), AlertRecord.id.desc())
+    ).all()
+
+
+def evaluate_alerts(*, ctx: Ctx, settings: Settings, session: TherapySession) -> list[AlertRecord]:
+    """Run the protocol's alert rules over the session's stored observations; store the result.
+
+    A run already stored (same rule, overlapping in time) is updated — its
+    worst value, last time and whether it is still ongoing — and keeps its
+    handling; a new run is stored as an ``open`` alert with one audit row.
+    Returns the alerts stored now for the first time.
+    """
+    params = alert_parameters(settings, session.protocol_id)
+    evaluation = rules.evaluate_alerts(
+        _pure_observations(ctx, session.id), baseline(ctx=ctx, session_id=session.id), params
+    )
+    stored = list(alerts_of(ctx=ctx, session_id=session.id))
+    now = ctx.clock.now()
+    raised: list[AlertRecord] = []
+    for alert in evaluation.alerts:
+        values = _alert_values(alert)
+        row = next(
+            (s for s in stored if s.rule_id == alert.rule_id
+             and as_utc(s.onset_at) <= alert.last_at and as_utc(s.last_at) >= alert.onset_at),
+            None,
+        )  # fmt: skip
+        if row is not None:
+            changed = {
+                k: v for k, v in values.items() if k != "sources" and _differs(getattr(row, k), v)
+            }
+            if changed:
+                for k, v in changed.items():
+                    setattr(row, k, v)
+                row.updated_at = now
+            continue
+        row = AlertRecord(
+            session_id=session.id, patient_id=session.patient_id, rule_id=alert.rule_id,
+            status=OPEN, protocol_id=session.protocol_id, protocol_version=session.protocol_version,
+            stored_at=now, updated_at=now, **values,
+        )  # fmt: skip
+        ctx.db.add(row)
+        ctx.db.flush()
+        stored.append(row)
+        raised.append(row)
+        audit.record(
+            ctx=ctx, action="alert.raise", entity_type="monitoring_alert", entity_id=row.id,
+            entity_version=row.version, patient_id=session.patient_id,
+            after={"rule_id": row.rule_id, "severity": row.severity, "message": row.message,
+                   "protocol": f"{session.protocol_id} {session.protocol_version}"},
+        )  # fmt: skip
+    ctx.db.flush()
+    return raised
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return as_utc(old) != as_utc(new)
+    return bool(old != new)
+
+
+def _alert(ctx: Ctx, alert_id: int, version: int) -> AlertRecord:
+    row = ctx.db.get(AlertRecord, alert_id)
+    if row is None:
+        raise NotFound("No such alert.")
+    patients.load_visible(ctx, row.patient_id)
+    if row.version != version:
+        raise StaleEdit(
+            record="alert", changed_by=row.resolved_by or row.acknowledged_by or "the system",
+            changed_at=row.updated_at, version=row.version,
+        )  # fmt: skip
+    return row
+
+
+def acknowledge_alert(*, ctx: Ctx, alert_id: int, data: AlertAckIn) -> AlertRecord:
+    """A named staff member acknowledges an open alert (they have seen it and are acting)."""
+    authorize(ctx=ctx, action=Action.ALERT_HANDLE)
+    row = _alert(ctx, alert_id, data.version)
+    if row.status != OPEN:
+        raise RuleViolation(f"This alert is already {row.status} by {row.acknowledged_by}.")
+    now = ctx.clock.now()
+    row.status, row.acknowledged_at = ACKNOWLEDGED, now
+    row.acknowledged_by_id, row.acknowledged_by = ctx.actor.user_id, _who(ctx)
+    row.acknowledge_note = (data.note or "").strip() or None
+    row.updated_at = now
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="alert.acknowledge", entity_type="monitoring_alert", entity_id=row.id,
+        entity_version=row.version, patient_id=row.patient_id, before={"status": OPEN},
+        after={"status": ACKNOWLEDGED}, reason=row.acknowledge_note,
+    )  # fmt: skip
+    return row
+
+
+def resolve_alert(*, ctx: Ctx, alert_id: int, data: AlertResolveIn) -> AlertRecord:
+    """A named staff member resolves an alert, saying what was done (acknowledging it if open)."""
+    authorize(ctx=ctx, action=Action.ALERT_HANDLE)
+    row = _alert(ctx, alert_id, data.version)
+    if row.status == RESOLVED:
+        raise RuleViolation(f"This alert was already resolved by {row.resolved_by}.")
+    now, who, before = ctx.clock.now(), _who(ctx), row.status
+    if row.status == OPEN:
+        row.acknowledged_at, row.acknowledged_by_id, row.acknowledged_by = (
+            now,
+            ctx.actor.user_id,
+            who,
+        )
+    row.status, row.resolved_at = RESOLVED, now
+    row.resolved_by_id, row.resolved_by = ctx.actor.user_id, who
+    row.resolution_note = data.note.strip()
+    row.updated_at = now
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="alert.resolve", entity_type="monitoring_alert", entity_id=row.id,
+        entity_version=row.version, patient_id=row.patient_id, before={"status": before},
+        after={"status": RESOLVED}, reason=row.resolution_note,
+    )  # fmt: skip
+    return row
+
+
+def open_alerts(*, ctx: Ctx) -> Sequence[AlertRecord]:
+    """Alerts not yet resolved at the user's site, most severe and newest first (clinic view)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    stmt = (
+        select(AlertRecord)
+        .join(Patient, Patient.id == AlertRecord.patient_id)
+        .where(AlertRecord.status != RESOLVED)
+        .order_by(AlertRecord.severity.desc(), AlertRecord.raised_at.desc())
+    )
+    if ctx.actor.site_id is not None:
+        stmt = stmt.where(Patient.site_id == ctx.actor.site_id)
+    return ctx.db.scalars(stmt).all()
+
+
+# --- adverse events ----------------------------------------------------------------------
+
+
+def _pure_event(data: AdverseEventIn) -> rules.AdverseEvent:
+    try:
+        return rules.AdverseEvent(
+            term=data.term, grade=data.grade, onset_at=as_utc(data.onset_at),
+            causality=data.causality, end_at=None if data.end_at is None else as_utc(data.end_at),
+            other_text=data.other_text, seriousness=frozenset(data.seriousness),
+            expected=data.expected,
+            aware_at=None if data.aware_at is None else as_utc(data.aware_at),
+            action=data.action, outcome=data.outcome, resolved=data.resolved,
+        )  # fmt: skip
+    except ValueError as exc:
+        text = str(exc)
+        field = "grade" if "Grade" in text else "other_text" if "Other" in text else "end_at"
+        if "aware" in text:
+            field = "aware_at"
+        elif "onset_at must" in text:
+            field = "onset_at"
+        raise InvalidInput(text, field=field) from exc
+
+
+def _stored_event(row: AdverseEventRecord) -> rules.AdverseEvent:
+    return rules.AdverseEvent(
+        term=rules.CtcaeTerm(row.term), grade=row.grade, onset_at=as_utc(row.onset_at),
+        causality=rules.Causality(row.causality),
+        end_at=None if row.end_at is None else as_utc(row.end_at), other_text=row.other_text,
+        seriousness=frozenset(rules.SeriousnessCriterion(s) for s in row.seriousness),
+        expected=row.expected, aware_at=None if row.aware_at is None else as_utc(row.aware_at),
+        action=rules.Action(row.action_taken), outcome=rules.Outcome(row.outcome),
+        resolved=row.resolved,
+    )  # fmt: skip
+
+
+def _fill_event(row: AdverseEventRecord, data: AdverseEventIn, event: rules.AdverseEvent) -> None:
+    row.term, row.other_text = data.term.value, (data.other_text or "").strip() or None
+    row.grade, row.description = data.grade, data.description
+    row.onset_at, row.end_at, row.aware_at = event.onset_at, event.end_at, event.aware_at
+    row.seriousness = sorted(s.value for s in data.seriousness)
+    row.serious, row.expected = event.serious, data.expected
+    row.causality, row.action_taken = data.causality.value, data.action.value
+    row.outcome, row.resolved = data.outcome.value, data.resolved
+    deadline = rules.reporting_deadline(event)
+    row.report_days = None if deadline is None else deadline.days
+    row.report_due_at = None if deadline is None else deadline.due_at
+    row.report_basis = None if deadline is None else deadline.basis
+    row.expedited_report = None if deadline is None else deadline.expedited_ind_report
+
+
+def _event_snapshot(row: AdverseEventRecord) -> dict[str, Any]:
+    names = ("term", "other_text", "grade", "onset_at", "end_at", "seriousness", "serious",
+             "expected", "aware_at", "causality", "action_taken", "outcome", "resolved",
+             "report_days", "report_due_at", "reported_at", "report_reference")  # fmt: skip
+    return {n: getattr(row, n) for n in names}
+
+
+def record_adverse_event(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: AdverseEventIn
+) -> AdverseEventRecord:
+    """Record an adverse event graded with CTCAE v5.0; serious ones get a reporting deadline."""
+    authorize(ctx=ctx, action=Action.ADVERSE_EVENT_RECORD)
+    session, _ = _session(ctx, session_id)
+    event = _pure_event(data)
+    if data.alert_id is not None:
+        alert = ctx.db.get(AlertRecord, data.alert_id)
+        if alert is None or alert.session_id != session.id:
+            raise InvalidInput("That alert does not belong to this session.", field="alert_id")
+    now, who = ctx.clock.now(), _who(ctx)
+    row = AdverseEventRecord(
+        session_id=session.id, patient_id=session.patient_id, enrolment_id=session.enrolment_id,
+        alert_id=data.alert_id, ctcae_version=rules.CTCAE_VERSION,
+        nebulization_start_at=timeline(ctx=ctx, session_id=session.id).nebulization_start_at,
+        created_at=now, created_by=who, updated_at=now, updated_by=who,
+    )  # fmt: skip
+    _fill_event(row, data, event)
+    ctx.db.add(row)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="adverse_event.record", entity_type="adverse_event", entity_id=row.id,
+        entity_version=row.version, patient_id=row.patient_id, after=_event_snapshot(row),
+    )  # fmt: skip
+    apply_stopping_rules(ctx=ctx, settings=settings, session=session)
+    return row
+
+
+def _event(ctx: Ctx, event_id: int, version: int) -> AdverseEventRecord:
+    row = ctx.db.get(AdverseEventRecord, event_id)
+    if row is None:
+        raise NotFound("No such adverse event.")
+    patients.load_visible(ctx, row.patient_id)
+    if row.version != version:
+        raise StaleEdit(
+            record="adverse event", changed_by=row.updated_by, changed_at=row.updated_at,
+            version=row.version,
+        )  # fmt: skip
+    return row
+
+
+def update_adverse_event(
+    *, ctx: Ctx, settings: Settings, event_id: int, data: AdverseEventUpdate
+) -> AdverseEventRecord:
+    """Regrade, end or follow up an event (reason required; the audit row keeps both versions)."""
+    authorize(ctx=ctx, action=Action.ADVERSE_EVENT_RECORD)
+    row = _event(ctx, event_id, data.version)
+    event = _pure_event(data)
+    before = _event_snapshot(row)
+    _fill_event(row, data, event)
+    row.updated_at, row.updated_by = ctx.clock.now(), _who(ctx)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="adverse_event.update", entity_type="adverse_event", entity_id=row.id,
+        entity_version=row.version, patient_id=row.patient_id, before=before,
+        after=_event_snapshot(row), reason=data.reason.strip(),
+    )  # fmt: skip
+    session, _ = _session(ctx, row.session_id)
+    apply_stopping_rules(ctx=ctx, settings=settings, session=session)
+    return row
+
+
+def report_adverse_event(
+    *, ctx: Ctx, event_id: int, data: AdverseEventReportIn
+) -> AdverseEventRecord:
+    """Record that a serious event was reported (when, and the report's reference)."""
+    authorize(ctx=ctx, action=Action.ADVERSE_EVENT_REPORT)
+    row = _event(ctx, event_id, data.version)
+    if row.reported_at is not None:
+        raise RuleViolation(f"This event was already reported by {row.reported_by}.")
+    now = ctx.clock.now()
+    reported_at = now if data.reported_at is None else as_utc(data.reported_at)
+    if reported_at > now:
+        raise InvalidInput("The report time is in the future.", field="reported_at")
+    row.reported_at, row.reported_by_id, row.reported_by = reported_at, ctx.actor.user_id, _who(ctx)
+    row.report_reference = data.reference.strip()
+    row.updated_at, row.updated_by = now, _who(ctx)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="adverse_event.report", entity_type="adverse_event", entity_id=row.id,
+        entity_version=row.version, patient_id=row.patient_id,
+        after={"reported_at": reported_at, "reference": row.report_reference,
+               "due_at": row.report_due_at},
+    )  # fmt: skip
+    return row
+
+
+def events_of(*, ctx: Ctx, session_id: int) -> Sequence[AdverseEventRecord]:
+    """The adverse events recorded in a session, by onset."""
+    return ctx.db.scalars(
+        select(AdverseEventRecord)
+        .where(AdverseEventRecord.session_id == session_id)
+        .order_by(AdverseEventRecord.onset_at, AdverseEventRecord.id)
+    ).all()
+
+
+def event_view(row: AdverseEventRecord, now: datetime) -> dict[str, Any]:
+    """An event as the API and the page show it: offsets from nebulization start, deadline."""
+    start = None if row.nebulization_start_at is None else as_utc(row.nebulization_start_at)
+
+    def offset(at: datetime | None) -> float | None:
+        return None if at is None or start is None else (as_utc(at) - start).total_seconds() / 60
+
+    definition = rules.TERMS[rules.CtcaeTerm(row.term)]
+    due = None if row.report_due_at is None else as_utc(row.report_due_at)
+    return {
+        "id": row.id, "session_id": row.session_id, "patient_id": row.patient_id,
+        "alert_id": row.alert_id, "ctcae_version": row.ctcae_version, "term": row.term,
+        "term_label": definition.label, "other_text": row.other_text, "grade": row.grade,
+        "grade_text": definition.grades.get(row.grade, ""), "description": row.description,
+        "onset_at": row.onset_at, "end_at": row.end_at, "nebulization_start_at": start,
+        "onset_offset_min": offset(row.onset_at), "end_offset_min": offset(row.end_at),
+        "seriousness": list(row.seriousness), "serious": row.serious, "expected": row.expected,
+        "aware_at": row.aware_at, "causality": row.causality, "action": row.action_taken,
+        "outcome": row.outcome, "resolved": row.resolved, "report_days": row.report_days,
+        "report_due_at": row.report_due_at, "report_basis": row.report_basis,
+        "report_overdue": due is not None and row.reported_at is None and now > due,
+        "reported_at": row.reported_at, "reported_by": row.reported_by,
+        "report_reference": row.report_reference, "version": row.version,
+    }  # fmt: skip
+
+
+# --- stopping rules, course holds and cohort pauses --------------------------------------
+
+
+def _active_holds(ctx: Ctx, session: TherapySession) -> Sequence[CourseHold]:
+    return ctx.db.scalars(
+        select(CourseHold)
+        .where(
+            CourseHold.status == ACTIVE,
+            or_(
+                CourseHold.enrolment_id == session.enrolment_id,
+                (CourseHold.scope == "cohort")
+                & (CourseHold.protocol_id == session.protocol_id)
+                & (CourseHold.arm_code == session.arm_code),
+            ),
+        )
+        .order_by(CourseHold.created_at, CourseHold.id)
+    ).all()
+
+
+def holds_for(*, ctx: Ctx, session_id: int) -> Sequence[CourseHold]:
+    """Active holds on this session's course, and active pauses of its cohort."""
+    session, _ = _session(ctx, session_id)
+    return _active_holds(ctx, session)
+
+
+def _stopping_facts(ctx: Ctx, session: TherapySession) -> rules.StoppingFacts:
+    events = ctx.db.scalars(
+        select(AdverseEventRecord).where(AdverseEventRecord.enrolment_id == session.enrolment_id)
+    ).all()
+    obs = _pure_observations(ctx, session.id)
+    rows = observations(ctx=ctx, session_id=session.id)
+    saba = next((as_utc(r.observed_at) for r in rows if r.saba_given), None)
+    fevers = []
+    for other in sessions.sessions_of(ctx=ctx, patient_id=session.patient_id):
+        if other.enrolment_id != session.enrolment_id:
+            continue
+        temps = [r.temperature_c for r in observations(ctx=ctx, session_id=other.id)
+                 if r.temperature_c is not None]  # fmt: skip
+        fevers.append(rules.SessionFever(str(other.id), max(temps) if temps else None))
+    return rules.StoppingFacts(
+        adverse_events=[_stored_event(e) for e in events],
+        airway_readings=rules.airway_readings(obs, baseline(ctx=ctx, session_id=session.id)),
+        saba_given_at=saba, fevers=fevers,
+    )  # fmt: skip
+
+
+def apply_stopping_rules(
+    *, ctx: Ctx, settings: Settings, session: TherapySession
+) -> rules.StoppingDecision:
+    """Evaluate the protocol's stopping rules; hold the course / pause the cohort when they say so.
+
+    One active hold per (enrolment, rule) and one active pause per (cohort, rule):
+    a rule that already holds the course is not recorded twice; a lifted hold
+    can be triggered again by a new event. Each new hold writes one audit row.
+    """
+    params = _stopping_parameters(settings, session.protocol_id)
+    decision = rules.evaluate_stopping_rules(_stopping_facts(ctx, session), ctx.clock.now(), params)
+    if not decision.hold_patient:
+        return decision
+    active = _active_holds(ctx, session)
+    for reason in decision.reasons:
+        _hold_once(ctx, session, "patient", reason, active)
+        if reason.pause_cohort:
+            _hold_once(ctx, session, "cohort", reason, active)
+    return decision
+
+
+def _hold_once(
+    ctx: Ctx,
+    session: TherapySession,
+    scope: str,
+    reason: rules.StopReason,
+    active: Sequence[CourseHold],
+) -> None:
+    for h in active:
+        if h.scope == scope and h.rule_id == reason.rule_id:
+            if reason.dlt_candidate and not h.dlt_candidate:
+                h.dlt_candidate, h.reason = True, reason.message
+            return
+    _new_hold(ctx, session, scope, "stopping_rule", reason.rule_id, reason.message,
+              reason.dlt_candidate, reason.source)  # fmt: skip
+
+
+def _new_hold(
+    ctx: Ctx,
+    session: TherapySession,
+    scope: str,
+    origin: str,
+    rule_id: str | None,
+    reason: str,
+    dlt: bool,
+    source: str | None,
+) -> CourseHold:
+    hold = CourseHold(
+        scope=scope, patient_id=session.patient_id if scope == "patient" else None,
+        enrolment_id=session.enrolment_id if scope == "patient" else None,
+        session_id=session.id, protocol_id=session.protocol_id, arm_code=session.arm_code,
+        origin=origin, rule_id=rule_id, reason=reason, dlt_candidate=dlt, source=source,
+        status=ACTIVE, created_at=ctx.clock.now(), created_by=_who(ctx),
+    )  # fmt: skip
+    ctx.db.add(hold)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="course.hold" if scope == "patient" else "cohort.pause",
+        entity_type="course_hold", entity_id=hold.id, entity_version=hold.version,
+        patient_id=session.patient_id,
+        after={"scope": scope, "origin": origin, "rule_id": rule_id, "reason": reason,
+               "cohort": f"{session.protocol_id}/{session.arm_code}", "dlt_candidate": dlt},
+    )  # fmt: skip
+    return hold
+
+
+def place_hold(*, ctx: Ctx, session_id: int, data: HoldIn) -> CourseHold:
+    """A physician or coordinator holds the patient's course (or pauses the cohort) by hand."""
+    authorize(ctx=ctx, action=Action.COURSE_HOLD)
+    session, _ = _session(ctx, session_id)
+    return _new_hold(ctx, session, data.scope, "manual", None, data.reason.strip(), False, None)
+
+
+def lift_hold(*, ctx: Ctx, hold_id: int, data: HoldLiftIn) -> CourseHold:
+    """Lift a hold or pause with a reason (e.g. the DMC review is complete)."""
+    authorize(ctx=ctx, action=Action.COURSE_HOLD)
+    hold = ctx.db.get(CourseHold, hold_id)
+    if hold is None:
+        raise NotFound("No such hold.")
+    if hold.patient_id is not None:
+        patients.load_visible(ctx, hold.patient_id)
+    if hold.version != data.version:
+        raise StaleEdit(
+            record="hold", changed_by=hold.lifted_by or hold.created_by,
+            changed_at=hold.lifted_at or hold.created_at, version=hold.version,
+        )  # fmt: skip
+    if hold.status != ACTIVE:
+        raise RuleViolation(f"This hold was already lifted by {hold.lifted_by}.")
+    hold.status, hold.lifted_at = LIFTED, ctx.clock.now()
+    hold.lifted_by_id, hold.lifted_by = ctx.actor.user_id, _who(ctx)
+    hold.lift_reason = data.reason.strip()
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="course.lift", entity_type="course_hold", entity_id=hold.id,
+        entity_version=hold.version, patient_id=hold.patient_id, before={"status": ACTIVE},
+        after={"status": LIFTED}, reason=hold.lift_reason,
+    )  # fmt: skip
+    return hold
+
+
+def escalation_table(
+    *, ctx: Ctx, settings: Settings, protocol_id: str
+) -> tuple[list[rules.CohortLevel], rules.EscalationRecommendation | None]:
+    """The 3+3 table of a dose-escalation protocol: subjects and DLTs per level, and the advice.
+
+    A subject counts at a level once one of their sessions in that arm reached
+    monitoring; a DLT is a DLT-candidate hold from the stopping rules (the
+    coordinator confirms it; the recommendation is decision support).
+    """
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    protocol = _protocol(settings, protocol_id)
+    levels = {} if protocol is None else dict(protocol.escalation_levels())
+    if not levels:
+        return [], None
+    dosed: dict[str, set[int]] = {arm: set() for arm in levels}
+    for s in ctx.db.scalars(
+        select(TherapySession).where(
+            TherapySession.protocol_id == protocol_id,
+            TherapySession.state.in_([State.MONITORING.value, State.DISCHARGED.value]),
+        )
+    ):
+        if s.arm_code in dosed:
+            dosed[s.arm_code].add(s.patient_id)
+    dlts: dict[str, set[int]] = {arm: set() for arm in levels}
+    for h in ctx.db.scalars(
+        select(CourseHold).where(
+            CourseHold.protocol_id == protocol_id, CourseHold.scope == "patient",
+            CourseHold.dlt_candidate.is_(True),
+        )
+    ):  # fmt: skip
+        if h.arm_code in dlts and h.patient_id is not None:
+            dlts[h.arm_code].add(h.patient_id)
+    table = [
+        rules.CohortLevel(level=number, treated=len(dosed[arm]), dlts=len(dlts[arm] & dosed[arm]))
+        for arm, number in sorted(levels.items(), key=lambda kv: kv[1])
+    ]
+    try:
+        return table, rules.recommend_3plus3(table)
+    except ValueError:
+        return table, None
+
+
+# --- schedule and discharge --------------------------------------------------------------
+
+
+def _first_session(ctx: Ctx, session: TherapySession, start: datetime | None) -> tuple[bool, bool]:
+    """(first session of the course, dose level changed since the previous dosed session)."""
+    earlier: list[tuple[datetime, TherapySession]] = []
+    for other in sessions.sessions_of(ctx=ctx, patient_id=session.patient_id):
+        if other.id == session.id or other.enrolment_id != session.enrolment_id:
+            continue
+        t = timeline(ctx=ctx, session_id=other.id).nebulization_start_at
+        if t is not None and (start is None or t < start):
+            earlier.append((t, other))
+    if not earlier:
+        return True, False
+    previous = max(earlier, key=lambda e: e[0])[1]
+    return False, previous.arm_code != session.arm_code
+
+
+def schedule_for(
+    *, ctx: Ctx, settings: Settings, session: TherapySession
+) -> tuple[rules.ObservationSchedule | None, bool]:
+    """The observation schedule from the end of nebulization, and whether it is a first session."""
+    tl = timeline(ctx=ctx, session_id=session.id)
+    first, dose_changed = _first_session(ctx, session, tl.nebulization_start_at)
+    if tl.nebulization_end_at is None:
+        return None, first
+    onsets = tuple(as_utc(e.onset_at) for e in events_of(ctx=ctx, session_id=session.id)
+                   if e.grade >= 2)  # fmt: skip
+    context = rules.ScheduleContext(
+        first_session=first, dose_changed=dose_changed, grade2_event_onsets=onsets
+    )
+    params = _schedule_parameters(settings, session.protocol_id)
+    return rules.build_schedule(tl.nebulization_end_at, context, params), first
+
+
+def _alerts_item(ctx: Ctx, session_id: int) -> rules.ChecklistItem:
+    pending = [a for a in alerts_of(ctx=ctx, session_id=session_id) if a.status == OPEN]
+    if pending:
+        names = ", ".join(a.title for a in pending)
+        return rules.ChecklistItem(
+            "alerts_acknowledged", "Every alert acknowledged", rules.ItemStatus.FAIL,
+            f"{len(pending)} open: {names}.", "exoneb: an alert is handled by named staff",
+        )  # fmt: skip
+    return rules.ChecklistItem(
+        "alerts_acknowledged", "Every alert acknowledged", rules.ItemStatus.PASS,
+        "No open alert.", "exoneb: an alert is handled by named staff",
+    )  # fmt: skip
+
+
+def checklist(
+    *,
+    ctx: Ctx,
+    settings: Settings,
+    session_id: int,
+    attestations: rules.Attestations | None = None,
+) -> rules.DischargeChecklist:
+    """The discharge checklist now, from the stored observations (plus: alerts acknowledged)."""
+    session, _ = _session(ctx, session_id)
+    schedule, first = schedule_for(ctx=ctx, settings=settings, session=session)
+    if schedule is None:
+        return rules.DischargeChecklist((
+            rules.ChecklistItem("observation_time", "Observation started", rules.ItemStatus.MISSING,
+                                "Nebulization has not ended yet."),
+        ))  # fmt: skip
+    result = rules.evaluate_discharge(
+        baseline=baseline(ctx=ctx, session_id=session.id),
+        observations=_pure_observations(ctx, session.id), schedule=schedule,
+        now=ctx.clock.now(), attestations=attestations or rules.Attestations(),
+        first_session=first, params=_discharge_parameters(settings, session.protocol_id),
+    )  # fmt: skip
+    return rules.DischargeChecklist((*result.items, _alerts_item(ctx, session.id)))
+
+
+def checklist_view(c: rules.DischargeChecklist) -> dict[str, Any]:
+    """The checklist as plain data (API, page, signed content)."""
+    return {
+        "dischargeable": c.dischargeable,
+        "items": [{"item_id": i.item_id, "label": i.label, "status": i.status.value,
+                   "detail": i.detail, "source": i.source} for i in c.items],
+    }  # fmt: skip
+
+
+def discharge(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: DischargeIn
+) -> DischargeRecord:
+    """Trained staff discharge the patient: checklist met, e-signature, session → discharged."""
+    authorize(ctx=ctx, action=Action.SESSION_DISCHARGE)
+    session, patient = _session(ctx, session_id)
+    if session.state != State.MONITORING.value:
+        raise RuleViolation(
+            f"The session is {session.state}; only a monitored session is discharged."
+        )
+    attest = rules.Attestations(
+        data.walks_unaided, data.instructions_given, data.follow_up_scheduled
+    )
+    result = checklist(ctx=ctx, settings=settings, session_id=session_id, attestations=attest)
+    _, first = schedule_for(ctx=ctx, settings=settings, session=session)
+    if first and data.follow_up_scheduled and data.follow_up_at is None:
+        raise InvalidInput("Give the time of the follow-up call.", field="follow_up_at")
+    if not result.dischargeable:
+        blockers = "; ".join(f"{i.label}: {i.detail}" for i in result.blockers)
+        raise RuleViolation(f"Discharge is blocked until every criterion holds — {blockers}")
+    view = checklist_view(result)
+    params = dataclasses.asdict(_discharge_parameters(settings, session.protocol_id))
+    now, who = ctx.clock.now(), _who(ctx)
+    record = DischargeRecord(
+        session_id=session.id, patient_id=patient.id, checklist=view["items"],
+        attestations={"walks_unaided": data.walks_unaided,
+                      "instructions_given": data.instructions_given,
+                      "follow_up_scheduled": data.follow_up_scheduled},
+        first_session=first,
+        follow_up_at=None if data.follow_up_at is None else as_utc(data.follow_up_at),
+        contact=data.contact, note=data.note, parameters=params, discharged_at=now,
+        discharged_by_id=ctx.actor.user_id, discharged_by=who,
+    )  # fmt: skip
+    signature = accounts.sign(
+        ctx=ctx, settings=settings, record_type=RECORD_TYPE, record_id=session.id,
+        record_version=1, content=signed_content(record), meaning=DISCHARGE_MEANING,
+        password=data.password, patient_id=patient.id,
+    )  # fmt: skip
+    record.signature_id = signature.id
+    ctx.db.add(record)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="session.discharge", entity_type="discharge_record", entity_id=record.id,
+        patient_id=patient.id, after={**signed_content(record), "signature_id": signature.id},
+    )  # fmt: skip
+    sessions.move(ctx=ctx, session_id=session.id, target=State.DISCHARGED, version=session.version,
+                  reason="discharge criteria met; signed")  # fmt: skip
+    return record
+
+
+def signed_content(record: DischargeRecord) -> dict[str, Any]:
+    """What the discharge signature covers."""
+    return {
+        "session_id": record.session_id, "patient_id": record.patient_id,
+        "checklist": record.checklist, "attestations": record.attestations,
+        "first_session": record.first_session,
+        "follow_up_at": None if record.follow_up_at is None
+        else as_utc(record.follow_up_at).isoformat(),
+        "contact": record.contact, "note": record.note,
+    }  # fmt: skip
+
+
+def discharge_record(*, ctx: Ctx, session_id: int) -> DischargeRecord | None:
+    """The session's signed discharge, if any (no permission check, no audit)."""
+    return ctx.db.scalars(
+        select(DischargeRecord).where(DischargeRecord.session_id == session_id)
+    ).first()
+
+
+# --- HL7 inbox (the gateway) -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hl7Result:
+    """What the gateway does with one message: the stored inbox row and the ACK to send."""
+
+    message_id: int
+    ack: bytes
+    ack_code: str
+    match_status: str
+    observations_stored: int
+
+
+def _hl7_problem(
+    code: ErrorCode, text: str, segment: str = "", field_no: int = 0
+) -> rules.Hl7Problem:
+    return rules.Hl7Problem(int(code), text, "E", segment, 1 if segment else 0, field_no)
+
+
+def _match(
+    ctx: Ctx, message: rules.OruR01
+) -> tuple[str, TherapySession | None, Patient | None, list[rules.Hl7Problem]]:
+    """Map PID-3 to a patient (MRN at the gateway user's site) and to their observed session."""
+    found: dict[int, Patient] = {}
+    for pid in message.patient_ids:
+        stmt = select(Patient).where(Patient.mrn == pid.id, Patient.status == "active")
+        if ctx.actor.site_id is not None:
+            stmt = stmt.where(Patient.site_id == ctx.actor.site_id)
+        for p in ctx.db.scalars(stmt):
+            found[p.id] = p
+    ids = ", ".join(p.id for p in message.patient_ids) or "(none)"
+    if not found:
+        return "unknown_patient", None, None, [
+            _hl7_problem(ErrorCode.UNKNOWN_KEY, f"No patient with identifier {ids} at this site.",
+                         "PID", 3)
+        ]  # fmt: skip
+    if len(found) > 1:
+        return "ambiguous", None, None, [
+            _hl7_problem(ErrorCode.UNKNOWN_KEY, f"Identifiers {ids} name more than one patient.",
+                         "PID", 3)
+        ]  # fmt: skip
+    patient = next(iter(found.values()))
+    observed = [
+        s for s in sessions.sessions_of(ctx=ctx, patient_id=patient.id) if s.state in OBSERVING
+    ]
+    if len(observed) != 1:
+        why = (
+            "is not inhaling or being monitored"
+            if not observed
+            else "has several observed sessions"
+        )
+        return ("no_session" if not observed else "ambiguous"), None, patient, [
+            _hl7_problem(ErrorCode.UNKNOWN_KEY, f"Patient {ids} {why} now.", "PID", 3)
+        ]  # fmt: skip
+    return "matched", observed[0], patient, []
+
+
+def receive_hl7(*, ctx: Ctx, settings: Settings, raw: bytes, peer: str | None = None) -> Hl7Result:
+    """Keep one received HL7 message, store its readings if it maps to a session, build the ACK.
+
+    Never drops a message: whatever the outcome (rejected, unknown patient, no
+    observed session, duplicate control id) the raw bytes, the problems and the
+    exact ACK sent are stored, and anything not matched is marked for review.
+    """
+    authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
+    now = ctx.clock.now()
+    parsed = rules.parse_oru_r01(raw)
+    header = parsed.header
+    control_id = header.control_id if header else getattr(parsed, "control_id", "")
+    sender = header.sending_application if header else ""
+    row = Hl7Message(
+        received_at=now, peer=peer, raw=raw, control_id=control_id[:200],
+        sending_application=sender[:200],
+        message_type=f"{header.message_type}^{header.trigger_event}" if header else "",
+        problems=[], patient_identifiers=[], ack_code="", ack_control_id="", ack_raw=b"",
+        parse_status="parsed", match_status="not_applicable", review_status="none",
+        received_by=_who(ctx),
+    )  # fmt: skip
+    extra: list[rules.Hl7Problem] = []
+    code: rules.AckCode | None = None
+    stored: list[ObservationRecord] = []
+    session: TherapySession | None = None
+    if isinstance(parsed, rules.Hl7Rejection):
+        row.parse_status, row.review_status = "rejected", "pending"
+    else:
+        row.patient_identifiers = [dataclasses.asdict(p) for p in parsed.patient_ids]
+        duplicate = ctx.db.scalars(
+            select(Hl7Message.id).where(
+                Hl7Message.sending_application == row.sending_application,
+                Hl7Message.control_id == row.control_id, Hl7Message.match_status == "matched",
+            ).limit(1)
+        ).first()  # fmt: skip
+        if duplicate is not None and row.control_id:
+            # Already stored: accept again (a sender retries when an ACK is lost); store nothing.
+            row.match_status, code = "duplicate", rules.AckCode.AA
+        else:
+            row.match_status, session, patient, extra = _match(ctx, parsed)
+            if patient is not None:
+                row.patient_id = patient.id
+            if session is not None:
+                row.session_id = session.id
+            if row.match_status != "matched":
+                row.review_status = "pending"
+    ctx.db.add(row)
+    ctx.db.flush()
+    if session is not None and isinstance(parsed, rules.OruR01):
+        try:
+            readings = rules.to_observations(parsed)
+        except ValueError as exc:
+            readings = ()
+            extra.append(_hl7_problem(ErrorCode.DATA_TYPE, f"Reading refused: {exc}", "OBX"))
+        for o in readings:
+            stored.append(ObservationRecord(
+                session_id=session.id, patient_id=session.patient_id, observed_at=as_utc(o.at),
+                source="hl7", device_id=_equipment(parsed), hl7_message_id=row.id,
+                **{m: getattr(o, m) for m in _MEASURES}, **{f: getattr(o, f) for f in _FLAGS},
+                saba_given=False, recorded_at=now, recorded_by_id=ctx.actor.user_id,
+                recorded_by=_who(ctx),
+            ))  # fmt: skip
+        ctx.db.add_all(stored)
+        row.observations_stored = len(stored)
+        if parsed.ack_code is not rules.AckCode.AA or extra:
+            row.review_status = "pending"
+    ack_id = f"EXONEB{row.id:010d}"
+    ack = rules.build_ack(parsed, now=now, control_id=ack_id, code=code, extra_problems=extra)
+    row.ack_raw, row.ack_control_id = ack, ack_id
+    row.ack_code = _ack_code(ack)
+    row.problems = [dataclasses.asdict(p) for p in (*parsed.problems, *extra)]
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="hl7.receive", entity_type="monitoring_hl7_message", entity_id=row.id,
+        patient_id=row.patient_id,
+        after={"control_id": row.control_id, "parse": row.parse_status, "match": row.match_status,
+               "ack": row.ack_code, "observations": len(stored), "session_id": row.session_id},
+    )  # fmt: skip
+    if session is not None and stored:
+        evaluate_alerts(ctx=ctx, settings=settings, session=session)
+    return Hl7Result(row.id, ack, row.ack_code, row.match_status, len(stored))
+
+
+def _equipment(message: rules.OruR01) -> str | None:
+    ids = {r.equipment_id for r in message.readings if r.equipment_id}
+    return sorted(ids)[0][:100] if ids else None
+
+
+def _ack_code(ack: bytes) -> str:
+    for segment in ack.split(b"\r"):
+        if segment.startswith(b"MSA|"):
+            return segment.split(b"|")[1].decode("ascii")
+    return ""
+
+
+def hl7_inbox(*, ctx: Ctx, pending_only: bool = True, limit: int = 100) -> Sequence[Hl7Message]:
+    """Received HL7 messages, newest first (by default those waiting for review)."""
+    authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
+    stmt = select(Hl7Message).order_by(Hl7Message.received_at.desc(), Hl7Message.id.desc())
+    if pending_only:
+        stmt = stmt.where(Hl7Message.review_status == "pending")
+    return ctx.db.scalars(stmt.limit(limit)).all()
+
+
+# --- reads for the page and the live chart -----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MonitoringPage:
+    """Everything the monitoring page shows, gathered in one transaction."""
+
+    session: TherapySession
+    patient_name: str
+    patient_mrn: str
+    timeline: Timeline
+    baseline: rules.Baseline
+    first_session: bool
+    schedule: rules.ObservationSchedule | None
+    slots: tuple[rules.SlotStatus, ...]
+    observations: Sequence[ObservationRecord]
+    alerts: Sequence[AlertRecord]
+    events: list[dict[str, Any]]
+    holds: Sequence[CourseHold]
+    checklist: rules.DischargeChecklist
+    discharge: DischargeRecord | None
+    stopping: rules.StoppingDecision
+    not_evaluated: tuple[tuple[str, str], ...]
+
+
+def page(*, ctx: Ctx, settings: Settings, session_id: int) -> MonitoringPage:
+    """The monitoring page of a session (opening it is an audited read)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session, patient = _session(ctx, session_id)
+    audit.record(ctx=ctx, action="monitoring.read", entity_type="therapy_session",
+                 entity_id=session.id, patient_id=patient.id)  # fmt: skip
+    schedule, first = schedule_for(ctx=ctx, settings=settings, session=session)
+    pure = _pure_observations(ctx, session.id)
+    now = ctx.clock.now()
+    base = baseline(ctx=ctx, session_id=session.id)
+    evaluation = rules.evaluate_alerts((), base, alert_parameters(settings, session.protocol_id))
+    return MonitoringPage(
+        session=session, patient_name=f"{patient.given_name} {patient.family_name}",
+        patient_mrn=patient.mrn, timeline=timeline(ctx=ctx, session_id=session.id),
+        baseline=base, first_session=first, schedule=schedule,
+        slots=() if schedule is None else rules.schedule_status(schedule, pure, now),
+        observations=observations(ctx=ctx, session_id=session.id),
+        alerts=alerts_of(ctx=ctx, session_id=session.id),
+        events=[event_view(e, now) for e in events_of(ctx=ctx, session_id=session.id)],
+        holds=_active_holds(ctx, session),
+        checklist=checklist(ctx=ctx, settings=settings, session_id=session.id),
+        discharge=discharge_record(ctx=ctx, session_id=session.id),
+        stopping=rules.evaluate_stopping_rules(
+            _stopping_facts(ctx, session), now, _stopping_parameters(settings, session.protocol_id)
+        ),
+        not_evaluated=evaluation.not_evaluated,
+    )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LiveUpdate:
+    """New observations after ``after_id`` and alerts changed after ``since`` (for the chart)."""
+
+    observations: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    last_id: int
+    since: datetime | None
+
+
+def live(*, ctx: Ctx, session_id: int, after_id: int, since: datetime | None) -> LiveUpdate:
+    """What changed in a session since the chart last asked (a re-read: not audited again)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session, _ = _session(ctx, session_id)
+    rows = ctx.db.scalars(
+        select(ObservationRecord)
+        .where(ObservationRecord.session_id == session.id, ObservationRecord.id > after_id)
+        .order_by(ObservationRecord.id)
+        .limit(2000)
+    ).all()
+    stmt = select(AlertRecord).where(AlertRecord.session_id == session.id)
+    if since is not None:
+        stmt = stmt.where(AlertRecord.updated_at > since)
+    alerts = ctx.db.scalars(stmt.order_by(AlertRecord.updated_at)).all()
+    newest = max((as_utc(a.updated_at) for a in alerts), default=since)
+    return LiveUpdate(
+        observations=[
+            {"id": r.id, "at": as_utc(r.observed_at).isoformat(), "spo2_pct": r.spo2_pct,
+             "heart_rate_per_min": r.heart_rate_per_min, "fev1_l": r.fev1_l}
+            for r in rows
+        ],
+        alerts=[
+            {"id": a.id, "rule_id": a.rule_id, "title": a.title, "severity": a.severity,
+             "status": a.status, "message": a.message, "raised_at": as_utc(a.raised_at).isoformat(),
+             "acknowledged_by": a.acknowledged_by, "resolved_by": a.resolved_by}
+            for a in alerts
+        ],
+        last_id=rows[-1].id if rows else after_id,
+        since=newest,
+    )  # fmt: skip
+
+
+def terms() -> list[dict[str, Any]]:
+    """The CTCAE v5.0 terms offered, with the definition of each grade (for the AE form)."""
+    return [
+        {"term": d.term.value, "label": d.label, "soc": d.soc, "meddra_code": d.meddra_code,
+         "grades": {str(g): text for g, text in sorted(d.grades.items())}, "note": d.note,
+         "source": d.source}
+        for d in rules.TERMS.values()
+    ]  # fmt: skip
+
+
+# --- the session state machine -----------------------------------------------------------
+
+
+def monitoring_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
+    """Session facts: the signed discharge (monitoring step signed) and any course hold."""
+    flags: dict[str, bool] = {}
+    signed: frozenset[str] = frozenset()
+    if session.state == State.MONITORING.value and discharge_record(ctx=ctx, session_id=session.id):
+        signed = frozenset({"monitoring"})
+        flags["discharge_criteria_met"] = True
+    if session.state == State.VERIFIED.value and _active_holds(ctx, session):
+        flags["course_on_hold"] = True
+    return FactContribution(signed_steps=signed, flags=flags)
+
+
+def _discharge_guard(facts: session_rules.SessionFacts) -> str | None:
+    if facts.flags.get("discharge_criteria_met"):
+        return None
+    return "The discharge checklist has not been met and signed."
+
+
+def _hold_guard(facts: session_rules.SessionFacts) -> str | None:
+    if facts.flags.get("course_on_hold"):
+        return "The patient's course is on hold (or the cohort is paused) by a stopping rule."
+    return None
+
+
+register_fact_provider(monitoring_facts)
+session_rules.register_guard(State.MONITORING, State.DISCHARGED, _discharge_guard)
+session_rules.register_guard(State.VERIFIED, State.INHALING, _hold_guard)
