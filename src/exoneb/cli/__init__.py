@@ -29,6 +29,7 @@ def _register() -> None:
         dose,
         export,
         information,
+        gateway,
         server,
         spirometry,
         users,

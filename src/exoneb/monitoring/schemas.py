@@ -24,7 +24,10 @@ class _In(BaseModel):
 class ObservationIn(_In):
     """One set of readings; any measure may be left out (not measured ≠ normal)."""
 
-    observed_at: datetime = Field(description="When the readings were taken (with a UTC offset).")
+    observed_at: datetime | None = Field(
+        default=None,
+        description="When the readings were taken (with a UTC offset); now if left out.",
+    )
     spo2_pct: float | None = None
     heart_rate_per_min: float | None = None
     resp_rate_per_min: float | None = None
@@ -81,6 +84,13 @@ class ObservationOut(BaseModel):
     recorded_by: str
 
 
+class ObservationRecorded(BaseModel):
+    """A stored manual observation and the alerts it raised (already stored)."""
+
+    observation: ObservationOut
+    alerts_raised: list[AlertOut]
+
+
 class IngestOut(BaseModel):
     """What a batch stored and the alerts it raised."""
 
@@ -129,6 +139,59 @@ class AlertOut(BaseModel):
     version: int
 
 
+class TermOut(BaseModel):
+    """A CTCAE v5.0 term with the definition of each grade that exists for it."""
+
+    term: str
+    label: str
+    soc: str
+    meddra_code: int | None
+    grades: dict[str, str]
+    note: str
+    source: str
+
+
+class Hl7MessageOut(BaseModel):
+    """A received HL7 message as kept in the inbox (raw bytes shown as text)."""
+
+    id: int
+    received_at: datetime
+    peer: str | None
+    control_id: str
+    sending_application: str
+    message_type: str
+    parse_status: str
+    match_status: str
+    problems: list[Any]
+    patient_identifiers: list[Any]
+    session_id: int | None
+    observations_stored: int
+    ack_code: str
+    review_status: str
+    raw_text: str
+    ack_text: str
+
+
+class EscalationLevelOut(BaseModel):
+    """One dose level of the 3+3 table."""
+
+    level: int
+    treated: int
+    dlts: int
+
+
+class EscalationOut(BaseModel):
+    """The 3+3 table and its recommendation (decision support for the coordinator)."""
+
+    protocol_id: str
+    levels: list[EscalationLevelOut]
+    action: str | None
+    next_level: int | None
+    mtd_level: int | None
+    reason: str | None
+    source: str | None
+
+
 class AlertAckIn(_In):
     """Acknowledge an alert: the version loaded and an optional note."""
 
@@ -149,7 +212,7 @@ class AdverseEventIn(_In):
     term: CtcaeTerm
     other_text: str | None = Field(default=None, max_length=200)
     grade: int = Field(ge=1, le=5)
-    onset_at: datetime
+    onset_at: datetime | None = Field(default=None, description="Now if left out.")
     end_at: datetime | None = None
     description: str | None = Field(default=None, max_length=4000)
     seriousness: list[Seriousness] = Field(default_factory=list)

@@ -221,23 +221,24 @@ def _row(
 ) -> ObservationRecord:
     """Validate one observation with the pure rules and build its row (not yet added)."""
     prefix = "" if index is None else f"observations.{index}."
+    now = ctx.clock.now()
+    at = now if data.observed_at is None else data.observed_at
     try:
         rules.Observation(
-            at=data.observed_at,
+            at=at,
             source=_SOURCES[source],
             **{m: getattr(data, m) for m in _MEASURES}, **{f: getattr(data, f) for f in _FLAGS},
         )  # fmt: skip
     except ValueError as exc:
         err = _invalid(exc, "observed_at")
         raise InvalidInput(err.message, field=prefix + err.field) from exc
-    now = ctx.clock.now()
-    if as_utc(data.observed_at) > now + timedelta(minutes=5):
+    if as_utc(at) > now + timedelta(minutes=5):
         raise InvalidInput(
             "The observation time is in the future; check the clock of the device or the entry.",
             field=prefix + "observed_at",
         )
     return ObservationRecord(
-        session_id=session.id, patient_id=session.patient_id, observed_at=as_utc(data.observed_at),
+        session_id=session.id, patient_id=session.patient_id, observed_at=as_utc(at),
         source=source, device_id=device_id, hl7_message_id=hl7_message_id,
         **{m: getattr(data, m) for m in _MEASURES}, **{f: getattr(data, f) for f in _FLAGS},
         saba_given=data.saba_given, note=data.note, recorded_at=now,
@@ -454,10 +455,11 @@ def open_alerts(*, ctx: Ctx) -> Sequence[AlertRecord]:
 # --- adverse events ----------------------------------------------------------------------
 
 
-def _pure_event(data: AdverseEventIn) -> rules.AdverseEvent:
+def _pure_event(data: AdverseEventIn, now: datetime) -> rules.AdverseEvent:
+    onset = now if data.onset_at is None else as_utc(data.onset_at)
     try:
         return rules.AdverseEvent(
-            term=data.term, grade=data.grade, onset_at=as_utc(data.onset_at),
+            term=data.term, grade=data.grade, onset_at=onset,
             causality=data.causality, end_at=None if data.end_at is None else as_utc(data.end_at),
             other_text=data.other_text, seriousness=frozenset(data.seriousness),
             expected=data.expected,
@@ -514,7 +516,7 @@ def record_adverse_event(
     """Record an adverse event graded with CTCAE v5.0; serious ones get a reporting deadline."""
     authorize(ctx=ctx, action=Action.ADVERSE_EVENT_RECORD)
     session, _ = _session(ctx, session_id)
-    event = _pure_event(data)
+    event = _pure_event(data, ctx.clock.now())
     if data.alert_id is not None:
         alert = ctx.db.get(AlertRecord, data.alert_id)
         if alert is None or alert.session_id != session.id:
@@ -556,7 +558,7 @@ def update_adverse_event(
     """Regrade, end or follow up an event (reason required; the audit row keeps both versions)."""
     authorize(ctx=ctx, action=Action.ADVERSE_EVENT_RECORD)
     row = _event(ctx, event_id, data.version)
-    event = _pure_event(data)
+    event = _pure_event(data, ctx.clock.now())
     before = _event_snapshot(row)
     _fill_event(row, data, event)
     row.updated_at, row.updated_by = ctx.clock.now(), _who(ctx)
@@ -1194,9 +1196,17 @@ class LiveUpdate:
     alerts: list[dict[str, Any]]
     last_id: int
     since: datetime | None
+    baseline: dict[str, float | None]
 
 
-def live(*, ctx: Ctx, session_id: int, after_id: int, since: datetime | None) -> LiveUpdate:
+def live(
+    *,
+    ctx: Ctx,
+    session_id: int,
+    after_id: int,
+    since: datetime | None,
+    with_baseline: bool = False,
+) -> LiveUpdate:
     """What changed in a session since the chart last asked (a re-read: not audited again)."""
     authorize(ctx=ctx, action=Action.PATIENT_READ)
     session, _ = _session(ctx, session_id)
@@ -1225,7 +1235,20 @@ def live(*, ctx: Ctx, session_id: int, after_id: int, since: datetime | None) ->
         ],
         last_id=rows[-1].id if rows else after_id,
         since=newest,
+        baseline=_chart_baseline(ctx, session.id) if with_baseline else {},
     )  # fmt: skip
+
+
+def _chart_baseline(ctx: Ctx, session_id: int) -> dict[str, float | None]:
+    b = baseline(ctx=ctx, session_id=session_id)
+    return {"spo2_pct": b.spo2_pct, "heart_rate_per_min": b.heart_rate_per_min, "fev1_l": b.fev1_l}
+
+
+def live_alerts(*, ctx: Ctx, session_id: int) -> Sequence[AlertRecord]:
+    """The session's alerts for a panel refresh (a re-read of an open page: not audited again)."""
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session, _ = _session(ctx, session_id)
+    return alerts_of(ctx=ctx, session_id=session.id)
 
 
 def terms() -> list[dict[str, Any]]:
@@ -1246,17 +1269,11 @@ def monitoring_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
     flags: dict[str, bool] = {}
     signed: frozenset[str] = frozenset()
     if session.state == State.MONITORING.value and discharge_record(ctx=ctx, session_id=session.id):
+        # the record exists only once the checklist held and the discharge was signed
         signed = frozenset({"monitoring"})
-        flags["discharge_criteria_met"] = True
     if session.state == State.VERIFIED.value and _active_holds(ctx, session):
         flags["course_on_hold"] = True
     return FactContribution(signed_steps=signed, flags=flags)
-
-
-def _discharge_guard(facts: session_rules.SessionFacts) -> str | None:
-    if facts.flags.get("discharge_criteria_met"):
-        return None
-    return "The discharge checklist has not been met and signed."
 
 
 def _hold_guard(facts: session_rules.SessionFacts) -> str | None:
@@ -1266,5 +1283,89 @@ def _hold_guard(facts: session_rules.SessionFacts) -> str | None:
 
 
 register_fact_provider(monitoring_facts)
-session_rules.register_guard(State.MONITORING, State.DISCHARGED, _discharge_guard)
 session_rules.register_guard(State.VERIFIED, State.INHALING, _hold_guard)
+
+
+# --- audited reads for the API -----------------------------------------------------------
+
+
+def _read(ctx: Ctx, session_id: int, what: str) -> TherapySession:
+    authorize(ctx=ctx, action=Action.PATIENT_READ)
+    session, patient = _session(ctx, session_id)
+    audit.record(ctx=ctx, action="monitoring.read", entity_type="therapy_session",
+                 entity_id=session.id, patient_id=patient.id, after={"what": what})  # fmt: skip
+    return session
+
+
+def read_observations(*, ctx: Ctx, session_id: int) -> Sequence[ObservationRecord]:
+    """A session's observations (an audited read of the patient record)."""
+    return observations(ctx=ctx, session_id=_read(ctx, session_id, "observations").id)
+
+
+def read_alerts(*, ctx: Ctx, session_id: int) -> Sequence[AlertRecord]:
+    """A session's alerts, newest first (audited read)."""
+    return alerts_of(ctx=ctx, session_id=_read(ctx, session_id, "alerts").id)
+
+
+def read_events(*, ctx: Ctx, session_id: int) -> list[dict[str, Any]]:
+    """A session's adverse events as :func:`event_view` shows them (audited read)."""
+    session = _read(ctx, session_id, "adverse_events")
+    now = ctx.clock.now()
+    return [event_view(e, now) for e in events_of(ctx=ctx, session_id=session.id)]
+
+
+def read_holds(*, ctx: Ctx, session_id: int) -> Sequence[CourseHold]:
+    """Active holds on the session's course and pauses of its cohort (audited read)."""
+    return _active_holds(ctx, _read(ctx, session_id, "holds"))
+
+
+def read_checklist(*, ctx: Ctx, settings: Settings, session_id: int) -> dict[str, Any]:
+    """The discharge checklist now, without attestations (audited read)."""
+    session = _read(ctx, session_id, "discharge_checklist")
+    return checklist_view(checklist(ctx=ctx, settings=settings, session_id=session.id))
+
+
+def hl7_view(row: Hl7Message) -> dict[str, Any]:
+    """An inbox row for the reviewer: the raw message and the ACK as text (CR → newline)."""
+
+    def text(raw: bytes) -> str:
+        return raw.decode("utf-8", errors="replace").replace("\r", "\n")
+
+    names = ("id", "received_at", "peer", "control_id", "sending_application", "message_type",
+             "parse_status", "match_status", "problems", "patient_identifiers", "session_id",
+             "observations_stored", "ack_code", "review_status")  # fmt: skip
+    return {n: getattr(row, n) for n in names} | {
+        "raw_text": text(row.raw),
+        "ack_text": text(row.ack_raw),
+    }
+
+
+def escalation_view(*, ctx: Ctx, settings: Settings, protocol_id: str) -> dict[str, Any]:
+    """:func:`escalation_table` as plain data (API and page)."""
+    table, rec = escalation_table(ctx=ctx, settings=settings, protocol_id=protocol_id)
+    return {
+        "protocol_id": protocol_id,
+        "levels": [{"level": c.level, "treated": c.treated, "dlts": c.dlts} for c in table],
+        "action": None if rec is None else rec.action.value,
+        "next_level": None if rec is None else rec.level,
+        "mtd_level": None if rec is None else rec.mtd_level,
+        "reason": None if rec is None else rec.reason,
+        "source": None if rec is None else rec.source,
+    }
+
+
+def keep_unframed(*, ctx: Ctx, data: bytes, reason: str, peer: str | None = None) -> int:
+    """Keep bytes that arrived outside an MLLP frame for review (no ACK can answer them)."""
+    authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
+    row = Hl7Message(
+        received_at=ctx.clock.now(), peer=peer, raw=data, control_id="", sending_application="",
+        message_type="", parse_status="unframed", match_status="not_applicable",
+        problems=[{"code": int(ErrorCode.SEGMENT_SEQUENCE), "text": reason, "severity": "E"}],
+        patient_identifiers=[], ack_code="", ack_control_id="", ack_raw=b"",
+        review_status="pending", received_by=_who(ctx),
+    )  # fmt: skip
+    ctx.db.add(row)
+    ctx.db.flush()
+    audit.record(ctx=ctx, action="hl7.unframed", entity_type="monitoring_hl7_message",
+                 entity_id=row.id, after={"bytes": len(data), "reason": reason})  # fmt: skip
+    return row.id

@@ -33,6 +33,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.information import pages as information_pages
     from exoneb.inhalation import api as inhalation_api
     from exoneb.inhalation import pages as inhalation_pages
+    from exoneb.monitoring import api as monitoring_api
+    from exoneb.monitoring import pages as monitoring_pages
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
     from exoneb.preparation import api as preparation_api
@@ -45,6 +47,7 @@ def routers() -> list[tuple[str, APIRouter]]:
 
     api = [accounts_api, patients_api, protocols_api, sessions_api, assessment_api, audit_api]
     api += [inhalation_api]
+    api += [monitoring_api]
     pages = [accounts_pages, patients_pages, sessions_pages, assessment_pages, audit_pages]
     api.append(information_api)
     pages.append(information_pages)
@@ -53,6 +56,7 @@ def routers() -> list[tuple[str, APIRouter]]:
     pages += [inhalation_pages]
     api.append(preparation_api)
     pages.append(preparation_pages)
+    pages += [monitoring_pages]
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

@@ -30,6 +30,7 @@ TEMPLATE_DIRS = [
     _SRC / "audit_trail" / "templates",
     _SRC / "information" / "templates",
     _SRC / "reports" / "templates",
+    _SRC / "monitoring" / "templates",
 ]
 HTMX_FILE = "htmx-2.0.11.min.js"
 DISCLAIMER = (

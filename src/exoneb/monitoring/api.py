@@ -1,0 +1,208 @@
+"""JSON API of step 4 (``/api/v1``): observations, alerts, adverse events, holds, discharge.
+
+Devices post batches to ``/sessions/{id}/observations/batch``; bedside monitors
+speaking HL7 use the ``exoneb monitor-gateway`` listener instead. Every edit
+of a stored record sends the ``version`` it loaded (409 when stale); a refused
+role is a 403 with a ``permission.denied`` audit row; an implausible value is
+a 422 naming the field. Decision support for trained staff, not medical advice.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+
+from exoneb.monitoring import service
+from exoneb.monitoring.schemas import (
+    AdverseEventIn,
+    AdverseEventOut,
+    AdverseEventReportIn,
+    AdverseEventUpdate,
+    AlertAckIn,
+    AlertOut,
+    AlertResolveIn,
+    ChecklistOut,
+    DischargeIn,
+    DischargeOut,
+    EscalationOut,
+    Hl7MessageOut,
+    HoldIn,
+    HoldLiftIn,
+    HoldOut,
+    IngestOut,
+    ObservationBatchIn,
+    ObservationIn,
+    ObservationOut,
+    ObservationRecorded,
+    TermOut,
+)
+from exoneb.web.deps import AuthDep
+
+router = APIRouter(tags=["monitoring"])
+S = "/sessions/{session_id}"
+
+
+@router.post(f"{S}/observations", response_model=ObservationRecorded, status_code=201)
+def record_observation(session_id: int, data: ObservationIn, auth: AuthDep) -> ObservationRecorded:
+    """Record a manual observation; the alerts it raised are already stored."""
+    with auth.action() as ctx:
+        row, raised = service.record_observation(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return ObservationRecorded(
+            observation=ObservationOut.model_validate(row),
+            alerts_raised=[AlertOut.model_validate(a) for a in raised],
+        )
+
+
+@router.post(f"{S}/observations/batch", response_model=IngestOut, status_code=201)
+def ingest(session_id: int, data: ObservationBatchIn, auth: AuthDep) -> IngestOut:
+    """Store a device's batch of observations (all or nothing), then evaluate the alerts once."""
+    with auth.action() as ctx:
+        rows, raised = service.ingest_batch(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return IngestOut(
+            stored=len(rows), first_id=rows[0].id, last_id=rows[-1].id,
+            alerts_raised=[a.id for a in raised],
+        )  # fmt: skip
+
+
+@router.get(f"{S}/observations", response_model=list[ObservationOut])
+def observations(session_id: int, auth: AuthDep) -> list[ObservationOut]:
+    """The session's observations in time order."""
+    with auth.action() as ctx:
+        rows = service.read_observations(ctx=ctx, session_id=session_id)
+        return [ObservationOut.model_validate(r) for r in rows]
+
+
+@router.get(f"{S}/alerts", response_model=list[AlertOut])
+def session_alerts(session_id: int, auth: AuthDep) -> list[AlertOut]:
+    """The session's alerts, newest first, with who acknowledged and resolved them."""
+    with auth.action() as ctx:
+        return [
+            AlertOut.model_validate(a) for a in service.read_alerts(ctx=ctx, session_id=session_id)
+        ]
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+def open_alerts(auth: AuthDep) -> list[AlertOut]:
+    """Every alert not yet resolved at the user's site (the clinic overview)."""
+    with auth.action() as ctx:
+        return [AlertOut.model_validate(a) for a in service.open_alerts(ctx=ctx)]
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
+def acknowledge(alert_id: int, data: AlertAckIn, auth: AuthDep) -> AlertOut:
+    """Acknowledge an open alert (your name is recorded)."""
+    with auth.action() as ctx:
+        return AlertOut.model_validate(
+            service.acknowledge_alert(ctx=ctx, alert_id=alert_id, data=data)
+        )
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
+def resolve(alert_id: int, data: AlertResolveIn, auth: AuthDep) -> AlertOut:
+    """Resolve an alert, saying what was done."""
+    with auth.action() as ctx:
+        return AlertOut.model_validate(service.resolve_alert(ctx=ctx, alert_id=alert_id, data=data))
+
+
+@router.get("/ctcae/terms", response_model=list[TermOut])
+def terms() -> list[TermOut]:
+    """The CTCAE v5.0 terms offered and the definition of each of their grades."""
+    return [TermOut.model_validate(t) for t in service.terms()]
+
+
+@router.post(f"{S}/adverse-events", response_model=AdverseEventOut, status_code=201)
+def record_event(session_id: int, data: AdverseEventIn, auth: AuthDep) -> AdverseEventOut:
+    """Record an adverse event (CTCAE term and grade); serious ones get a reporting deadline."""
+    with auth.action() as ctx:
+        row = service.record_adverse_event(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return AdverseEventOut.model_validate(service.event_view(row, ctx.clock.now()))
+
+
+@router.get(f"{S}/adverse-events", response_model=list[AdverseEventOut])
+def events(session_id: int, auth: AuthDep) -> list[AdverseEventOut]:
+    """The session's adverse events with onset/end relative to the start of nebulization."""
+    with auth.action() as ctx:
+        return [AdverseEventOut.model_validate(e)
+                for e in service.read_events(ctx=ctx, session_id=session_id)]  # fmt: skip
+
+
+@router.put("/adverse-events/{event_id}", response_model=AdverseEventOut)
+def update_event(event_id: int, data: AdverseEventUpdate, auth: AuthDep) -> AdverseEventOut:
+    """Regrade, end or follow up an event (reason required)."""
+    with auth.action() as ctx:
+        row = service.update_adverse_event(
+            ctx=ctx, settings=auth.state.settings, event_id=event_id, data=data
+        )
+        return AdverseEventOut.model_validate(service.event_view(row, ctx.clock.now()))
+
+
+@router.post("/adverse-events/{event_id}/report", response_model=AdverseEventOut)
+def report_event(event_id: int, data: AdverseEventReportIn, auth: AuthDep) -> AdverseEventOut:
+    """Record that a serious event was reported (reference and time)."""
+    with auth.action() as ctx:
+        row = service.report_adverse_event(ctx=ctx, event_id=event_id, data=data)
+        return AdverseEventOut.model_validate(service.event_view(row, ctx.clock.now()))
+
+
+@router.get(f"{S}/holds", response_model=list[HoldOut])
+def holds(session_id: int, auth: AuthDep) -> list[HoldOut]:
+    """Active holds on the patient's course and pauses of the cohort."""
+    with auth.action() as ctx:
+        return [
+            HoldOut.model_validate(h) for h in service.read_holds(ctx=ctx, session_id=session_id)
+        ]
+
+
+@router.post(f"{S}/holds", response_model=HoldOut, status_code=status.HTTP_201_CREATED)
+def place_hold(session_id: int, data: HoldIn, auth: AuthDep) -> HoldOut:
+    """Hold the patient's course (or pause the cohort) by hand, with a reason."""
+    with auth.action() as ctx:
+        return HoldOut.model_validate(service.place_hold(ctx=ctx, session_id=session_id, data=data))
+
+
+@router.post("/holds/{hold_id}/lift", response_model=HoldOut)
+def lift_hold(hold_id: int, data: HoldLiftIn, auth: AuthDep) -> HoldOut:
+    """Lift a hold or pause, with a reason."""
+    with auth.action() as ctx:
+        return HoldOut.model_validate(service.lift_hold(ctx=ctx, hold_id=hold_id, data=data))
+
+
+@router.get(f"{S}/discharge/checklist", response_model=ChecklistOut)
+def checklist(session_id: int, auth: AuthDep) -> ChecklistOut:
+    """The discharge checklist evaluated now from the stored observations."""
+    with auth.action() as ctx:
+        view = service.read_checklist(ctx=ctx, settings=auth.state.settings, session_id=session_id)
+        return ChecklistOut.model_validate(view)
+
+
+@router.post(f"{S}/discharge", response_model=DischargeOut, status_code=201)
+def discharge(session_id: int, data: DischargeIn, auth: AuthDep) -> DischargeOut:
+    """Discharge (checklist met, password re-entered); the session becomes ``discharged``."""
+    with auth.action() as ctx:
+        record = service.discharge(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return DischargeOut.model_validate(record)
+
+
+@router.get("/hl7/inbox", response_model=list[Hl7MessageOut])
+def inbox(auth: AuthDep, pending_only: bool = Query(default=True)) -> list[Hl7MessageOut]:
+    """HL7 messages received by the gateway (by default those waiting for review)."""
+    with auth.action() as ctx:
+        rows = service.hl7_inbox(ctx=ctx, pending_only=pending_only)
+        return [Hl7MessageOut.model_validate(service.hl7_view(r)) for r in rows]
+
+
+@router.get("/protocols/{protocol_id}/escalation", response_model=EscalationOut)
+def escalation(protocol_id: str, auth: AuthDep) -> EscalationOut:
+    """The 3+3 dose-escalation table and recommendation (decision support)."""
+    with auth.action() as ctx:
+        view = service.escalation_view(
+            ctx=ctx, settings=auth.state.settings, protocol_id=protocol_id
+        )
+        return EscalationOut.model_validate(view)

@@ -1,0 +1,316 @@
+"""Pages of step 4: the monitoring page of a session, its live chart, the clinic's open alerts.
+
+The monitoring page shows the due and overdue observations, the entry form,
+the alerts with acknowledge/resolve, the adverse-event form (with the CTCAE
+grade definitions of the chosen term), the holds, and the discharge
+checklist with its signature. The live chart reads a server-sent-event
+stream that polls the *stored* rows (observations and alerts), so what it
+shows is what every worker has stored; when an alert arrives it also reloads
+the alert panel. Times on forms are UTC, as everywhere in exoneb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from exoneb.accounts.permissions import Action
+from exoneb.core.context import Ctx
+from exoneb.core.errors import DomainError, InvalidInput
+from exoneb.monitoring import service
+from exoneb.monitoring.schemas import (
+    AdverseEventIn,
+    AdverseEventReportIn,
+    AlertAckIn,
+    AlertResolveIn,
+    DischargeIn,
+    HoldLiftIn,
+    ObservationIn,
+)
+from exoneb.web.deps import Auth, AuthDep, FormDep
+from exoneb.web.forms import parse
+from exoneb.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
+
+#: How often the live stream re-reads the stored rows, and for how long one stream lives
+#: (the browser's EventSource reconnects by itself, resuming from the last id).
+POLL_S = 1.0
+STREAM_LIFETIME_S = 300.0
+
+SLOT_LABELS = {"upcoming": "Upcoming", "due": "Due now", "overdue": "Overdue", "done": "Done"}
+
+
+def _url(session_id: int) -> str:
+    return f"/sessions/{session_id}/monitoring"
+
+
+def _page(
+    request: Request,
+    auth: Auth,
+    session_id: int,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    with auth.action() as ctx:
+        data = service.page(ctx=ctx, settings=auth.state.settings, session_id=session_id)
+    terms = service.terms()
+    context: dict[str, Any] = {
+        "p": data, "errors": dict(errors or {}), "values": dict(values or {}),
+        "terms": terms, "slot_labels": SLOT_LABELS,
+        "chosen_term": next((t for t in terms if t["term"] == (values or {}).get("term")), None),
+        "last_id": data.observations[-1].id if data.observations else 0,
+        "may_record": auth.can(Action.OBSERVATION_RECORD),
+        "may_handle": auth.can(Action.ALERT_HANDLE),
+        "may_ae": auth.can(Action.ADVERSE_EVENT_RECORD),
+        "may_report": auth.can(Action.ADVERSE_EVENT_REPORT),
+        "may_hold": auth.can(Action.COURSE_HOLD),
+        "may_discharge": auth.can(Action.SESSION_DISCHARGE),
+        "recent": list(reversed(data.observations[-30:])),
+        "alert_options": [(str(a.id), f"{a.title} (#{a.id})") for a in data.alerts],
+    }  # fmt: skip
+    return render(request, "monitoring/page.html", context, auth=auth, status_code=status_code)
+
+
+@router.get("/sessions/{session_id}/monitoring")
+def show(request: Request, session_id: int, auth: AuthDep) -> Response:
+    """The monitoring page of a session."""
+    return _page(request, auth, session_id)
+
+
+def _act(
+    request: Request, auth: Auth, session_id: int, form: Mapping[str, str],
+    run: Callable[[Ctx], object], anchor: str = "",
+) -> Response:  # fmt: skip
+    try:
+        with auth.action() as ctx:
+            run(ctx)
+        return RedirectResponse(_url(session_id) + anchor, status_code=303)
+    except InvalidInput as exc:
+        return _page(request, auth, session_id, {exc.field: exc.message}, form, 422)
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        return _page(request, auth, session_id, {"form": exc.message}, form, exc.status_code)
+
+
+def _submit(
+    request: Request, auth: Auth, session_id: int, form: Mapping[str, str], model: type[M],
+    data: Mapping[str, Any], run: Callable[[Ctx, M], object], anchor: str = "",
+) -> Response:  # fmt: skip
+    parsed, errors = parse(model, data)
+    if parsed is None:
+        return _page(request, auth, session_id, errors, form, 422)
+    return _act(request, auth, session_id, form, lambda ctx: run(ctx, parsed), anchor)
+
+
+def _utc(text: str | None) -> str | None:
+    """A ``datetime-local`` value (no offset) is UTC, as every time exoneb shows."""
+    if not text:
+        return None
+    return text if ("+" in text[10:] or text.endswith("Z")) else f"{text}+00:00"
+
+
+def _tri(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+@router.post("/sessions/{session_id}/monitoring/observations")
+def observation(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Record a manual observation; the alert rules run on it before the page comes back."""
+    data: dict[str, Any] = {
+        k: v for k, v in form.items()
+        if k in ObservationIn.model_fields and k not in ("observed_at", "saba_given")
+        and k not in ("respiratory_symptoms", "wheeze", "stridor")
+    }  # fmt: skip
+    data["observed_at"] = _utc(form.get("observed_at"))
+    for name in ("respiratory_symptoms", "wheeze", "stridor"):
+        data[name] = _tri(form.get(name))
+    data["saba_given"] = form.get("saba_given") == "on"
+    data = {k: v for k, v in data.items() if v is not None}
+    settings = auth.state.settings
+    return _submit(
+        request, auth, session_id, form, ObservationIn, data,
+        lambda ctx, d: service.record_observation(
+            ctx=ctx, settings=settings, session_id=session_id, data=d),
+        "#observe",
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/monitoring/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    request: Request, session_id: int, alert_id: int, auth: AuthDep, form: FormDep
+) -> Response:
+    """Acknowledge an alert (your name is recorded)."""
+    return _submit(
+        request, auth, session_id, form, AlertAckIn, form,
+        lambda ctx, d: service.acknowledge_alert(ctx=ctx, alert_id=alert_id, data=d), "#alerts",
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/monitoring/alerts/{alert_id}/resolve")
+def resolve(
+    request: Request, session_id: int, alert_id: int, auth: AuthDep, form: FormDep
+) -> Response:
+    """Resolve an alert, saying what was done."""
+    return _submit(
+        request, auth, session_id, form, AlertResolveIn, form,
+        lambda ctx, d: service.resolve_alert(ctx=ctx, alert_id=alert_id, data=d), "#alerts",
+    )  # fmt: skip
+
+
+@router.get("/sessions/{session_id}/monitoring/alerts")
+def alerts_panel(request: Request, session_id: int, auth: AuthDep) -> Response:
+    """The alert panel alone (reloaded by the live chart when an alert is stored)."""
+    with auth.action() as ctx:
+        rows = service.live_alerts(ctx=ctx, session_id=session_id)
+    context = {
+        "alerts": rows,
+        "session_id": session_id,
+        "may_handle": auth.can(Action.ALERT_HANDLE),
+    }
+    return render(request, "monitoring/alerts.html", context, auth=auth)
+
+
+@router.get("/monitoring/ctcae-grades")
+def grades(request: Request, auth: AuthDep, term: str = "") -> Response:
+    """The CTCAE v5.0 grade definitions of one term, as radio buttons for the AE form."""
+    definition = next((t for t in service.terms() if t["term"] == term), None)
+    return render(request, "monitoring/grades.html", {"t": definition, "values": {}}, auth=auth)
+
+
+@router.post("/sessions/{session_id}/monitoring/adverse-events")
+def adverse_event(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Record an adverse event graded with CTCAE v5.0."""
+    data: dict[str, Any] = {
+        k: v for k, v in form.items()
+        if k in ("term", "other_text", "grade", "description", "causality", "action", "outcome",
+                 "alert_id") and v != ""
+    }  # fmt: skip
+    for name in ("onset_at", "end_at", "aware_at"):
+        if value := _utc(form.get(name)):
+            data[name] = value
+    data["seriousness"] = [k[8:] for k, v in form.items() if k.startswith("serious_") and v == "on"]
+    data["expected"] = _tri(form.get("expected"))
+    data["resolved"] = form.get("resolved") == "on"
+    settings = auth.state.settings
+    return _submit(
+        request, auth, session_id, form, AdverseEventIn, data,
+        lambda ctx, d: service.record_adverse_event(
+            ctx=ctx, settings=settings, session_id=session_id, data=d),
+        "#events",
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/monitoring/adverse-events/{event_id}/report")
+def report(
+    request: Request, session_id: int, event_id: int, auth: AuthDep, form: FormDep
+) -> Response:
+    """Record that a serious event was reported."""
+    data = {k: v for k, v in form.items() if k in ("version", "reference")}
+    return _submit(
+        request, auth, session_id, form, AdverseEventReportIn, data,
+        lambda ctx, d: service.report_adverse_event(ctx=ctx, event_id=event_id, data=d), "#events",
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/monitoring/holds/{hold_id}/lift")
+def lift(request: Request, session_id: int, hold_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Lift a hold or cohort pause, with a reason."""
+    return _submit(
+        request, auth, session_id, form, HoldLiftIn, form,
+        lambda ctx, d: service.lift_hold(ctx=ctx, hold_id=hold_id, data=d), "#holds",
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/monitoring/discharge")
+def discharge(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Discharge: attestations, follow-up and the signer's password."""
+    data: dict[str, Any] = {
+        name: form.get(name) == "on"
+        for name in ("walks_unaided", "instructions_given", "follow_up_scheduled")
+    }
+    data = {k: v for k, v in data.items() if v} | {
+        k: v for k, v in form.items() if k in ("contact", "note", "password") and v != ""
+    }
+    if value := _utc(form.get("follow_up_at")):
+        data["follow_up_at"] = value
+    settings = auth.state.settings
+    shown = {k: v for k, v in form.items() if k != "password"}
+    return _submit(
+        request, auth, session_id, shown, DischargeIn, data,
+        lambda ctx, d: service.discharge(
+            ctx=ctx, settings=settings, session_id=session_id, data=d),
+        "#discharge",
+    )  # fmt: skip
+
+
+@router.get("/sessions/{session_id}/monitoring/sheet")
+def sheet(request: Request, session_id: int, auth: AuthDep) -> Response:
+    """The printable patient sheet: what was done, whom to call, what to watch for."""
+    with auth.action() as ctx:
+        data = service.page(ctx=ctx, settings=auth.state.settings, session_id=session_id)
+    return render(request, "monitoring/sheet.html", {"p": data}, auth=auth)
+
+
+@router.get("/monitoring")
+def overview(request: Request, auth: AuthDep) -> Response:
+    """The clinic overview: every alert not yet resolved, most severe first."""
+    with auth.action() as ctx:
+        rows = service.open_alerts(ctx=ctx)
+    return render(request, "monitoring/overview.html", {"alerts": rows}, auth=auth)
+
+
+def _event(name: str, data: object, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+@router.get("/sessions/{session_id}/monitoring/stream")
+async def stream(
+    request: Request, session_id: int, auth: AuthDep, after: int = 0, once: bool = False
+) -> StreamingResponse:
+    """Server-sent events: stored observations (SpO2, HR, FEV1) and alert changes.
+
+    Every worker reads the same stored rows, so the chart on any screen shows
+    what has been stored, in the order it was stored. ``after`` resumes from an
+    observation id (the browser sends ``Last-Event-ID`` on reconnect).
+    """
+    resume = request.headers.get("last-event-id", "")
+    last_id = int(resume) if resume.isdigit() else after
+
+    def poll(last: int, since: datetime | None, base: bool = False) -> service.LiveUpdate:
+        with auth.action() as ctx:
+            return service.live(
+                ctx=ctx, session_id=session_id, after_id=last, since=since, with_baseline=base
+            )
+
+    first = await run_in_threadpool(poll, last_id, None, True)  # 404/403 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        update, waited = first, 0.0
+        yield _event("baseline", update.baseline)
+        while True:
+            if update.observations:
+                yield _event("observations", update.observations, update.last_id)
+            if update.alerts:
+                yield _event("alerts", update.alerts)
+            if once or waited >= STREAM_LIFETIME_S or await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_S)
+            waited += POLL_S
+            update = await run_in_threadpool(poll, update.last_id, update.since)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
