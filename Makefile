@@ -38,6 +38,7 @@ format: install
 
 bench: install
 	$(PY) bench/bench_dosimetry.py
+	$(PY) bench/bench_monitoring.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

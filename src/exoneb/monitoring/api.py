@@ -58,11 +58,11 @@ def record_observation(session_id: int, data: ObservationIn, auth: AuthDep) -> O
 def ingest(session_id: int, data: ObservationBatchIn, auth: AuthDep) -> IngestOut:
     """Store a device's batch of observations (all or nothing), then evaluate the alerts once."""
     with auth.action() as ctx:
-        rows, raised = service.ingest_batch(
+        ids, raised = service.ingest_batch(
             ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
         )
         return IngestOut(
-            stored=len(rows), first_id=rows[0].id, last_id=rows[-1].id,
+            stored=len(ids), first_id=min(ids), last_id=max(ids),
             alerts_raised=[a.id for a in raised],
         )  # fmt: skip
 

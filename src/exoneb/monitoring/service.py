@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from exoneb.accounts import service as accounts
 from exoneb.accounts.permissions import Action
@@ -198,8 +198,31 @@ def observations(*, ctx: Ctx, session_id: int) -> Sequence[ObservationRecord]:
     ).all()
 
 
-def _pure_observations(ctx: Ctx, session_id: int) -> list[rules.Observation]:
-    return [_observation(r) for r in observations(ctx=ctx, session_id=session_id)]
+def _pure_observations(
+    ctx: Ctx,
+    session_id: int,
+    since: datetime | None = None,
+    skip_ids: tuple[int, int] | None = None,
+) -> list[rules.Observation]:
+    """The stored observations as pure ones (plain column reads: the hot path of ingest)."""
+    cols = [ObservationRecord.observed_at, ObservationRecord.source]
+    cols += [getattr(ObservationRecord, n) for n in (*_MEASURES, *_FLAGS)]
+    stmt = select(*cols).where(ObservationRecord.session_id == session_id)
+    if since is not None:
+        stmt = stmt.where(ObservationRecord.observed_at >= since)
+    if skip_ids is not None:
+        stmt = stmt.where(~ObservationRecord.id.between(*skip_ids))
+    names = (*_MEASURES, *_FLAGS)
+    rows = ctx.db.execute(stmt.order_by(ObservationRecord.observed_at, ObservationRecord.id))
+    out = []
+    for r in rows:
+        at, source, *values = r
+        assert isinstance(at, datetime)
+        assert isinstance(source, str)
+        out.append(rules.Observation(
+            at=as_utc(at), source=_SOURCES[source], **dict(zip(names, values, strict=True))
+        ))  # fmt: skip
+    return out
 
 
 def _check_observing(session: TherapySession) -> None:
@@ -210,40 +233,36 @@ def _check_observing(session: TherapySession) -> None:
         )
 
 
-def _row(
+def _values(
     ctx: Ctx,
     session: TherapySession,
     data: ObservationIn,
     source: str,
     index: int | None,
     device_id: str | None = None,
-    hl7_message_id: int | None = None,
-) -> ObservationRecord:
-    """Validate one observation with the pure rules and build its row (not yet added)."""
+) -> tuple[dict[str, Any], rules.Observation]:
+    """Validate one observation with the pure rules: its column values and its pure form."""
     prefix = "" if index is None else f"observations.{index}."
     now = ctx.clock.now()
-    at = now if data.observed_at is None else data.observed_at
+    at = as_utc(now if data.observed_at is None else data.observed_at)
+    measures = {m: getattr(data, m) for m in _MEASURES} | {f: getattr(data, f) for f in _FLAGS}
     try:
-        rules.Observation(
-            at=at,
-            source=_SOURCES[source],
-            **{m: getattr(data, m) for m in _MEASURES}, **{f: getattr(data, f) for f in _FLAGS},
-        )  # fmt: skip
+        pure = rules.Observation(at=at, source=_SOURCES[source], **measures)
     except ValueError as exc:
         err = _invalid(exc, "observed_at")
         raise InvalidInput(err.message, field=prefix + err.field) from exc
-    if as_utc(at) > now + timedelta(minutes=5):
+    if at > now + timedelta(minutes=5):
         raise InvalidInput(
             "The observation time is in the future; check the clock of the device or the entry.",
             field=prefix + "observed_at",
         )
-    return ObservationRecord(
-        session_id=session.id, patient_id=session.patient_id, observed_at=as_utc(at),
-        source=source, device_id=device_id, hl7_message_id=hl7_message_id,
-        **{m: getattr(data, m) for m in _MEASURES}, **{f: getattr(data, f) for f in _FLAGS},
-        saba_given=data.saba_given, note=data.note, recorded_at=now,
-        recorded_by_id=ctx.actor.user_id, recorded_by=_who(ctx),
-    )  # fmt: skip
+    values = {
+        "session_id": session.id, "patient_id": session.patient_id, "observed_at": at,
+        "source": source, "device_id": device_id, "hl7_message_id": None, **measures,
+        "saba_given": data.saba_given, "note": data.note, "recorded_at": now,
+        "recorded_by_id": ctx.actor.user_id, "recorded_by": _who(ctx),
+    }  # fmt: skip
+    return values, pure
 
 
 # --- observations ------------------------------------------------------------------------
@@ -256,14 +275,15 @@ def record_observation(
     authorize(ctx=ctx, action=Action.OBSERVATION_RECORD)
     session, _ = _session(ctx, session_id)
     _check_observing(session)
-    row = _row(ctx, session, data, "manual", None)
+    values, _ = _values(ctx, session, data, "manual", None)
+    row = ObservationRecord(**values)
     ctx.db.add(row)
     ctx.db.flush()
     audit.record(
         ctx=ctx, action="observation.record", entity_type="monitoring_observation",
         entity_id=row.id, patient_id=session.patient_id, after=_observation_view(row),
     )  # fmt: skip
-    raised = evaluate_alerts(ctx=ctx, settings=settings, session=session)
+    raised = evaluate_alerts(ctx=ctx, settings=settings, session=session, new_from=row.observed_at)
     if data.fev1_l is not None or data.pef_l_per_min is not None or data.temperature_c is not None:
         apply_stopping_rules(ctx=ctx, settings=settings, session=session)
     return row, raised
@@ -271,26 +291,37 @@ def record_observation(
 
 def ingest_batch(
     *, ctx: Ctx, settings: Settings, session_id: int, data: ObservationBatchIn
-) -> tuple[list[ObservationRecord], list[AlertRecord]]:
-    """Store a device's batch (all or nothing), then evaluate the alert rules once."""
+) -> tuple[list[int], list[AlertRecord]]:
+    """Store a device's batch (all or nothing), then evaluate the alert rules once.
+
+    Returns the ids of the stored observations (in the batch's order) and the
+    alerts stored for the first time. One multi-row INSERT, one audit row.
+    """
     authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
     session, _ = _session(ctx, session_id)
     _check_observing(session)
-    rows = [
-        _row(ctx, session, o, "device", i, data.device_id) for i, o in enumerate(data.observations)
+    checked = [
+        _values(ctx, session, o, "device", i, data.device_id)
+        for i, o in enumerate(data.observations)
     ]
-    ctx.db.add_all(rows)
-    ctx.db.flush()
+    ids = list(ctx.db.scalars(
+        insert(ObservationRecord).returning(ObservationRecord.id, sort_by_parameter_order=True),
+        [values for values, _ in checked],
+    ))  # fmt: skip
     audit.record(
         ctx=ctx, action="observation.ingest", entity_type="therapy_session",
         entity_id=session.id, patient_id=session.patient_id,
-        after={"device_id": data.device_id, "stored": len(rows), "first_id": rows[0].id,
-               "last_id": rows[-1].id},
+        after={"device_id": data.device_id, "stored": len(ids), "first_id": min(ids),
+               "last_id": max(ids)},
     )  # fmt: skip
-    raised = evaluate_alerts(ctx=ctx, settings=settings, session=session)
+    fresh = [pure for _, pure in checked]
+    raised = evaluate_alerts(
+        ctx=ctx, settings=settings, session=session, new_from=min(o.at for o in fresh),
+        fresh=(fresh, min(ids), max(ids)),
+    )  # fmt: skip
     if any(o.fev1_l is not None or o.pef_l_per_min is not None for o in data.observations):
         apply_stopping_rules(ctx=ctx, settings=settings, session=session)
-    return rows, raised
+    return ids, raised
 
 
 def _observation_view(row: ObservationRecord) -> dict[str, Any]:
@@ -323,19 +354,43 @@ def alerts_of(*, ctx: Ctx, session_id: int) -> Sequence[AlertRecord]:
     ).all()
 
 
-def evaluate_alerts(*, ctx: Ctx, settings: Settings, session: TherapySession) -> list[AlertRecord]:
+def evaluate_alerts(
+    *,
+    ctx: Ctx,
+    settings: Settings,
+    session: TherapySession,
+    new_from: datetime | None = None,
+    fresh: tuple[list[rules.Observation], int, int] | None = None,
+) -> list[AlertRecord]:
     """Run the protocol's alert rules over the session's stored observations; store the result.
 
     A run already stored (same rule, overlapping in time) is updated — its
     worst value, last time and whether it is still ongoing — and keeps its
     handling; a new run is stored as an ``open`` alert with one audit row.
     Returns the alerts stored now for the first time.
+
+    ``new_from`` (the earliest observation just stored) bounds the work: only
+    observations from the longest sustain time (plus a minute) before it are
+    read, extended back to the onset of any stored alert still overlapping that
+    window — a run older than that would already have been raised and stored.
+    Without it the whole series is evaluated. ``fresh`` = (the pure observations
+    just inserted, their lowest and highest id) saves reading them back.
     """
     params = alert_parameters(settings, session.protocol_id)
-    evaluation = rules.evaluate_alerts(
-        _pure_observations(ctx, session.id), baseline(ctx=ctx, session_id=session.id), params
-    )
     stored = list(alerts_of(ctx=ctx, session_id=session.id))
+    since = None
+    if new_from is not None:
+        margin = max(params.spo2_sustain_s, params.heart_rate_sustain_s) + 60.0
+        since = as_utc(new_from) - timedelta(seconds=margin)
+        for s in stored:
+            if as_utc(s.last_at) >= since or s.ongoing:
+                since = min(since, as_utc(s.onset_at))
+    if fresh is None:
+        series = _pure_observations(ctx, session.id, since)
+    else:
+        series = _pure_observations(ctx, session.id, since, skip_ids=(fresh[1], fresh[2]))
+        series += fresh[0]
+    evaluation = rules.evaluate_alerts(series, baseline(ctx=ctx, session_id=session.id), params)
     now = ctx.clock.now()
     raised: list[AlertRecord] = []
     for alert in evaluation.alerts:
@@ -1109,7 +1164,8 @@ def receive_hl7(*, ctx: Ctx, settings: Settings, raw: bytes, peer: str | None = 
                "ack": row.ack_code, "observations": len(stored), "session_id": row.session_id},
     )  # fmt: skip
     if session is not None and stored:
-        evaluate_alerts(ctx=ctx, settings=settings, session=session)
+        first = min(r.observed_at for r in stored)
+        evaluate_alerts(ctx=ctx, settings=settings, session=session, new_from=first)
     return Hl7Result(row.id, ack, row.ack_code, row.match_status, len(stored))
 
 
