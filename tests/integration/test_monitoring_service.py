@@ -442,3 +442,15 @@ def test_hl7_messages_are_matched_kept_and_acknowledged(world: World) -> None:
         assert b"MSA|AE|MSG2" in rows[2].ack_raw
         obs = db.scalars(select(ObservationRecord)).all()
         assert [(o.source, o.spo2_pct, o.heart_rate_per_min) for o in obs] == [("hl7", 96, 82)]
+
+
+def test_demo_seed_fills_observed_sessions_only(world: World) -> None:
+    from exoneb.monitoring import demo
+
+    session_id, _ = monitored_session(world)
+    world.clock.advance(timedelta(minutes=20))
+    with world.action(Role.NURSE) as ctx:
+        assert demo.seed(ctx, world.settings) == 1
+        assert demo.seed(ctx, world.settings) == 0  # already seeded
+    rules = {a.rule_id for a in alerts(world, session_id)}
+    assert "spo2_low" in rules  # the 40-second dip below 90 % is sustained ≥ 30 s

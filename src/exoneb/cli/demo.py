@@ -21,6 +21,7 @@ from exoneb.core.clock import SystemClock
 from exoneb.core.config import DEFAULT_DEMO_PASSWORD, Settings, get_settings
 from exoneb.core.context import Ctx
 from exoneb.inhalation import demo as inhalation_demo
+from exoneb.monitoring import demo as monitoring_demo
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, EnrolmentCreate, PatientCreate
 from exoneb.preparation.demo import seed_preparation
@@ -84,6 +85,8 @@ def demo(
         inhalation_demo.seed_devices(ctx)
     with system_action(accounts.actor_for(users[Role.PHARMACIST])) as ctx:
         seed_preparation(ctx, settings)
+    with system_action(accounts.actor_for(users[Role.NURSE])) as ctx:
+        monitoring_demo.seed(ctx, settings)
     typer.echo(f"Seeded demo site {DEMO_SITE[1]} with {len(DEMO_STAFF)} staff and 3 patients.")
     print_logins(hint)
 
