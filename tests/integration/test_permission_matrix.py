@@ -87,6 +87,8 @@ def _prepare_inhalation(world: World) -> Prepared:
         _, session_id = fake.verified_session(_mrn())
         version = set_up_inhalation(world, session_id, mesh_device(world))
     return {"session_id": session_id, "run_version": version}
+
+
 _MONITORED: dict[int, int] = {}
 
 

@@ -226,11 +226,12 @@ def test_pages_use_no_inline_script_and_no_cdn(world: World) -> None:
     nurse = login(app_for(world), world, Role.NURSE)
     html = nurse.client.get("/patients").text
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S)
-    assert scripts == ["", "", ""]  # external scripts only, no inline code
+    assert scripts == ["", "", "", ""]  # external scripts only, no inline code
     assert re.findall(r'<script src="([^"]+)"', html) == [
         "/static/htmx-2.0.11.min.js",
         "/static/idle-warning.js",
         "/static/inhalation-timer.js",
+        "/static/monitoring-live.js",
     ]
     assert not re.search(r"\son[a-z]+\s*=", html)  # no inline event handlers
     assert "style=" not in html
