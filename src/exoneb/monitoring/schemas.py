@@ -193,7 +193,7 @@ class EscalationOut(BaseModel):
 
 
 class AlertAckIn(_In):
-    """Acknowledge an alert: the version loaded and an optional note."""
+    """Acknowledge an alert: the version loaded (informative) and an optional note."""
 
     version: int = Field(ge=1)
     note: str | None = Field(default=None, max_length=2000)

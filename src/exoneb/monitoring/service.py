@@ -434,23 +434,26 @@ def _differs(old: Any, new: Any) -> bool:
     return bool(old != new)
 
 
-def _alert(ctx: Ctx, alert_id: int, version: int) -> AlertRecord:
+def _alert(ctx: Ctx, alert_id: int) -> AlertRecord:
+    """An alert at the user's site.
+
+    The version the client sent is not compared: the rules update an ongoing
+    alert with every new reading (worst value, last time), which must not make
+    the nurse's acknowledge form stale. What matters is the handling status,
+    checked by the callers; two people handling it in the same instant still
+    collide on the row's version (a 409 race message).
+    """
     row = ctx.db.get(AlertRecord, alert_id)
     if row is None:
         raise NotFound("No such alert.")
     patients.load_visible(ctx, row.patient_id)
-    if row.version != version:
-        raise StaleEdit(
-            record="alert", changed_by=row.resolved_by or row.acknowledged_by or "the system",
-            changed_at=row.updated_at, version=row.version,
-        )  # fmt: skip
     return row
 
 
 def acknowledge_alert(*, ctx: Ctx, alert_id: int, data: AlertAckIn) -> AlertRecord:
     """A named staff member acknowledges an open alert (they have seen it and are acting)."""
     authorize(ctx=ctx, action=Action.ALERT_HANDLE)
-    row = _alert(ctx, alert_id, data.version)
+    row = _alert(ctx, alert_id)
     if row.status != OPEN:
         raise RuleViolation(f"This alert is already {row.status} by {row.acknowledged_by}.")
     now = ctx.clock.now()
@@ -470,7 +473,7 @@ def acknowledge_alert(*, ctx: Ctx, alert_id: int, data: AlertAckIn) -> AlertReco
 def resolve_alert(*, ctx: Ctx, alert_id: int, data: AlertResolveIn) -> AlertRecord:
     """A named staff member resolves an alert, saying what was done (acknowledging it if open)."""
     authorize(ctx=ctx, action=Action.ALERT_HANDLE)
-    row = _alert(ctx, alert_id, data.version)
+    row = _alert(ctx, alert_id)
     if row.status == RESOLVED:
         raise RuleViolation(f"This alert was already resolved by {row.resolved_by}.")
     now, who, before = ctx.clock.now(), _who(ctx), row.status
@@ -1285,7 +1288,8 @@ def live(
         ],
         alerts=[
             {"id": a.id, "rule_id": a.rule_id, "title": a.title, "severity": a.severity,
-             "status": a.status, "message": a.message, "raised_at": as_utc(a.raised_at).isoformat(),
+             "status": a.status, "ongoing": a.ongoing, "message": a.message,
+             "raised_at": as_utc(a.raised_at).isoformat(),
              "acknowledged_by": a.acknowledged_by, "resolved_by": a.resolved_by}
             for a in alerts
         ],

@@ -83,7 +83,7 @@
     source.addEventListener("alerts", function (e) {
       var changed = false;
       JSON.parse(e.data).forEach(function (a) {
-        var key = a.status + "/" + (a.acknowledged_by || "") + "/" + (a.resolved_by || "");
+        var key = [a.status, a.ongoing, a.acknowledged_by || "", a.resolved_by || ""].join("/");
         if (seenAlerts[a.id] !== key) { seenAlerts[a.id] = key; changed = true; }
       });
       box.setAttribute("data-alert-count", String(Object.keys(seenAlerts).length));
