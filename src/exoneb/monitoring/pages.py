@@ -21,11 +21,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
-from exoneb.core.errors import DomainError, InvalidInput
 from exoneb.monitoring import service
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
@@ -37,7 +36,7 @@ from exoneb.monitoring.schemas import (
     ObservationIn,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import parse
+from exoneb.web.forms import act_or_show_again, parse
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -93,16 +92,15 @@ def _act(
     request: Request, auth: Auth, session_id: int, form: Mapping[str, str],
     run: Callable[[Ctx], object], anchor: str = "",
 ) -> Response:  # fmt: skip
-    try:
+    def once() -> None:
         with auth.action() as ctx:
             run(ctx)
-        return RedirectResponse(_url(session_id) + anchor, status_code=303)
-    except InvalidInput as exc:
-        return _page(request, auth, session_id, {exc.field: exc.message}, form, 422)
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        return _page(request, auth, session_id, {"form": exc.message}, form, exc.status_code)
+
+    return act_or_show_again(
+        once,
+        done_url=_url(session_id) + anchor,
+        again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
+    )
 
 
 def _submit(
