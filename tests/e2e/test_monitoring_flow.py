@@ -5,10 +5,10 @@ the open page (stored first, then pushed by the server-sent-event stream), a
 nurse acknowledges it, records a grade 1 cough with the CTCAE grade text in
 view, and discharges the patient with her signature.
 
-The server runs in this process (uvicorn in a thread) so that step 2 can be
-stood in for as in the integration tests (``integration.monitoring_world``);
-step 1 (the signed assessment: the baseline) and step 3 (the inhalation
-service) are real, and every move goes through the session state machine.
+The server runs in this process (uvicorn in a thread) so that the session can
+be brought to monitoring with the integration builders
+(``integration.monitoring_world``): every step before it is real, and every
+move goes through the session state machine.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from exoneb.core.clock import FrozenClock, SystemClock
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.schemas import ObservationBatchIn, ObservationIn
 from exoneb.web.app import create_app
-from integration.conftest import PASSWORD, World, seed_world  # type: ignore[import-not-found]
-from integration.monitoring_world import monitored_session  # type: ignore[import-not-found]
 
+from ..integration.conftest import PASSWORD, World, seed_world
+from ..integration.monitoring_world import monitored_session
 from .conftest import _free_port
 
 pytestmark = pytest.mark.e2e

@@ -1,122 +1,86 @@
 """Builders for the monitoring tests: a session in ``monitoring`` and PCD-01 messages.
 
-Step 1 is real (a signed assessment: the monitoring baseline). Step 2
-(preparation) is stood in for by a fact provider that signs it for the test's
-own sessions and hands the inhalation step a verified dose. Step 3 is the real
-inhalation service: set up, supervisor, start (→ ``inhaling``), stop, residual,
-signature (→ ``monitoring``), so the session's transitions carry the real start
-and end of nebulization.
+Every step before monitoring is real: the signed assessment (the monitoring
+baseline), the prepared and second-person-verified dose (``prep_factories``),
+and the inhalation run — set up, supervisor, start (→ ``inhaling``), stop,
+residual, signature (→ ``monitoring``) — so the session's transitions carry the
+real start and end of nebulization.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from exoneb.accounts.permissions import Role
-from exoneb.assessment import service as assessment
-from exoneb.assessment.schemas import SignIn
-from exoneb.core.context import Ctx
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import SignIn as InhalationSignIn
-from exoneb.preparation.handoff import VerifiedDose
-from exoneb.sessions import service as sessions
-from exoneb.sessions.models import TherapySession
 from exoneb.sessions.rules import State
-from exoneb.sessions.service import FactContribution
 
 from .conftest import PASSWORD, World
 from .inhalation_helpers import act, mesh_device, set_up
-from .test_assessment_service import decided
+from .prep_factories import (
+    cleared_session,
+    move,
+    prepare,
+    released_lot,
+    saline_lot,
+    thaw,
+    verify,
+)
 
 #: Pre-session values of :func:`monitored_session` (test_assessment_service.VITALS, FEV1 pre).
 BASELINE_SPO2_PCT = 95.0
 BASELINE_HR_PER_MIN = 78.0
 BASELINE_FEV1_L = 1.30
 
-STAND_IN: set[int] = set()
+__all__ = ["hl7_message", "monitored_session", "move", "nebulize", "verified_session"]
 
 
-def _stand_in_steps(ctx: Ctx, session: TherapySession) -> FactContribution:
-    if session.id not in STAND_IN:
-        return FactContribution()
-    return FactContribution(
-        signed_steps=frozenset({"preparation"}), flags={"verified_by_second_person": True}
-    )
+_LOTS: dict[str, tuple[int, int]] = {}  # by database URL (each test has its own database)
 
 
-sessions.register_fact_provider(_stand_in_steps)
+def verified_session(world: World, mrn: str = "MRN-1") -> int:
+    """A session in *verified*: real assessment, real preparation and second-person check.
 
-
-def move(world: World, session_id: int, target: State, role: Role = Role.NURSE) -> str:
-    """Move a session one step as ``role``."""
-    with world.action(role) as ctx:
-        s = sessions.get_session(ctx=ctx, session_id=session_id, refresh=True)
-        return sessions.move(ctx=ctx, session_id=session_id, target=target, version=s.version).state
-
-
-def cleared_session(world: World, mrn: str = "MRN-1") -> int:
-    """A session whose signed assessment cleared the patient (baseline vitals and FEV1 stored)."""
-    session_id, a = decided(world, mrn)
-    with world.action(Role.PHYSICIAN) as ctx:
-        assessment.sign(
-            ctx=ctx, settings=world.settings, session_id=session_id,
-            data=SignIn(password=PASSWORD, version=a.version),
-        )  # fmt: skip
-    move(world, session_id, State.ASSESSED)
-    move(world, session_id, State.CLEARED)
-    STAND_IN.add(session_id)
+    One product lot (with vials enough for every session of the world) and one
+    saline lot per world, so that several sessions can be prepared in turn.
+    """
+    key = world.settings.database_url
+    if key not in _LOTS:
+        _LOTS[key] = (
+            released_lot(world, "EV-MONITOR", vial_count=200),
+            saline_lot(world, "NS-MONITOR", container_count=200),
+        )
+    lot_id, saline_id = _LOTS[key]
+    session_id = cleared_session(world, mrn)
+    thaw(world, lot_id)
+    prepare(world, session_id, saline_id, lot_id=lot_id)
     move(world, session_id, State.PREPARED)
+    verify(world, session_id)
     move(world, session_id, State.VERIFIED)
     return session_id
 
 
-def _dose(world: World, session_id: int) -> VerifiedDose:
-    now = world.clock.now()
-    return VerifiedDose(
-        preparation_id=5000 + session_id, session_id=session_id, lot_id=1,
-        lot_number="EV-LOT-1", product_name="MSC-EV", dose_level="DL1", dose_particles=2.0e8,
-        concentration_particles_per_ml=1.0e9, stock_volume_ml=0.2, saline_volume_ml=2.8,
-        fill_volume_ml=3.0, nebulizer_key="aerogen-solo", prepared_by="Pharmacist One",
-        prepared_at=now - timedelta(minutes=30), use_by=now + timedelta(hours=2),
-        verified_by="Nurse Two", verified_at=now - timedelta(minutes=20),
-    )  # fmt: skip
-
-
-@contextmanager
-def _dose_source(world: World, session_id: int) -> Iterator[None]:
-    dose = _dose(world, session_id)
-    previous = inhalation.use_verified_dose_source(
-        lambda ctx, sid: dose if sid == session_id else previous(ctx, sid)
-    )
-    try:
-        yield
-    finally:
-        inhalation.use_verified_dose_source(previous)
-
-
 def nebulize(world: World, session_id: int, nebulization_min: int = 10) -> None:
     """Step 3 for real: set up, supervisor, start, stop, residual, sign (→ monitoring)."""
-    with _dose_source(world, session_id):
-        set_up(world, session_id, mesh_device(world))
-        act(world, "supervisor", session_id)
-        act(world, "start", session_id)
-        world.clock.advance(timedelta(minutes=nebulization_min))
-        act(world, "stop", session_id, reason="output_stopped")
-        version = act(world, "residual", session_id, residual_ml=0.3)
-        with world.action(Role.NURSE) as ctx:
-            inhalation.sign(
-                ctx=ctx, settings=world.settings, session_id=session_id,
-                data=InhalationSignIn(password=PASSWORD, version=version),
-            )  # fmt: skip
+    set_up(world, session_id, mesh_device(world))
+    act(world, "supervisor", session_id)
+    act(world, "start", session_id)
+    world.clock.advance(timedelta(minutes=nebulization_min))
+    act(world, "stop", session_id, reason="output_stopped")
+    version = act(world, "residual", session_id, residual_ml=0.3)
+    with world.action(Role.NURSE) as ctx:
+        inhalation.sign(
+            ctx=ctx, settings=world.settings, session_id=session_id,
+            data=InhalationSignIn(password=PASSWORD, version=version),
+        )  # fmt: skip
 
 
 def monitored_session(
     world: World, mrn: str = "MRN-1", nebulization_min: int = 10
 ) -> tuple[int, datetime]:
     """A session in ``monitoring``: (session id, end of nebulization = schedule time zero)."""
-    session_id = cleared_session(world, mrn)
+    session_id = verified_session(world, mrn)
     nebulize(world, session_id, nebulization_min)
     return session_id, world.clock.now()
 

@@ -37,10 +37,10 @@ from exoneb.sessions.rules import State
 from .conftest import PASSWORD, World
 from .monitoring_world import (
     BASELINE_FEV1_L,
-    cleared_session,
     hl7_message,
     monitored_session,
     move,
+    verified_session,
 )
 
 
@@ -204,7 +204,7 @@ def test_batch_ingest_stores_all_with_one_audit_row_and_refuses_a_bad_value(
 
 
 def test_observations_only_while_inhaling_or_monitoring(world: World) -> None:
-    session_id = cleared_session(world)
+    session_id = verified_session(world)
     with pytest.raises(RuleViolation, match="verified"):
         record(world, session_id, spo2_pct=95)
 
@@ -320,7 +320,7 @@ def test_related_sae_holds_the_patient_and_pauses_the_cohort(world: World) -> No
 
 
 def test_a_held_course_blocks_nebulization(world: World) -> None:
-    session_id = cleared_session(world)  # verified, about to inhale
+    session_id = verified_session(world)  # verified, about to inhale
     ae(world, session_id, term="anaphylaxis", grade=3, causality="unrelated")
 
     def blockers() -> list[str]:

@@ -50,8 +50,8 @@ from .conftest import PASSWORD, World
 from .factories import enrolment_data, patient_data, planned_session
 from .inhalation_helpers import mesh_device, stand_in
 from .inhalation_helpers import set_up as set_up_inhalation
-from .prep_factories import cleared_session, lot_data, received_lot, released_lot, saline_lot, thaw
 from .monitoring_world import monitored_session
+from .prep_factories import cleared_session, lot_data, received_lot, released_lot, saline_lot, thaw
 from .test_assessment_service import decided as decided_assessment
 from .test_assessment_service import started as started_assessment
 
@@ -89,7 +89,7 @@ def _prepare_inhalation(world: World) -> Prepared:
     return {"session_id": session_id, "run_version": version}
 
 
-_MONITORED: dict[int, int] = {}
+_MONITORED: dict[str, int] = {}  # by database URL
 
 
 def _prepare_monitoring(world: World, action: Action) -> Prepared:
@@ -104,9 +104,10 @@ def _prepare_monitoring(world: World, action: Action) -> Prepared:
                     data=ObservationIn(observed_at=world.clock.now(), **DISCHARGE_VITALS),
                 )  # fmt: skip
         return {"session_id": session_id}
-    if id(world) not in _MONITORED:
-        _MONITORED[id(world)] = monitored_session(world, _mrn())[0]
-    session_id = _MONITORED[id(world)]
+    key = world.settings.database_url
+    if key not in _MONITORED:
+        _MONITORED[key] = monitored_session(world, _mrn())[0]
+    session_id = _MONITORED[key]
     prepared: Prepared = {"session_id": session_id}
     with world.action(Role.NURSE) as ctx:
         if action is Action.ALERT_HANDLE:  # a new run: normal, then low (a fresh open alert)
