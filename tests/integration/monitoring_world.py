@@ -47,9 +47,10 @@ def verified_session(world: World, mrn: str = "MRN-1") -> int:
     """
     key = world.settings.database_url
     if key not in _LOTS:
+        expires = world.clock.now() + timedelta(days=365)
         _LOTS[key] = (
-            released_lot(world, "EV-MONITOR", vial_count=200),
-            saline_lot(world, "NS-MONITOR", container_count=200),
+            released_lot(world, "EV-MONITOR", vial_count=200, expires_at=expires),
+            saline_lot(world, "NS-MONITOR", container_count=200, expires_at=expires),
         )
     lot_id, saline_id = _LOTS[key]
     session_id = cleared_session(world, mrn)

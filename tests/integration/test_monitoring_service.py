@@ -450,6 +450,13 @@ def test_hl7_messages_are_matched_kept_and_acknowledged(world: World) -> None:
         assert b"MSA|AE|MSG2" in rows[2].ack_raw
         obs = db.scalars(select(ObservationRecord)).all()
         assert [(o.source, o.spo2_pct, o.heart_rate_per_min) for o in obs] == [("hl7", 96, 82)]
+    with world.action(Role.NURSE) as ctx:
+        assert [m.id for m in monitoring.hl7_inbox(ctx=ctx)] == [bad.message_id, unknown.message_id]
+        done = monitoring.review_hl7(
+            ctx=ctx, message_id=unknown.message_id, note="monitor attached to the wrong bed"
+        )
+        assert (done.review_status, done.reviewed_by) == ("reviewed", "Nurse One")
+        assert [m.id for m in monitoring.hl7_inbox(ctx=ctx)] == [bad.message_id]
 
 
 def test_demo_seed_fills_observed_sessions_only(world: World) -> None:

@@ -25,6 +25,7 @@ from exoneb.monitoring.schemas import (
     DischargeOut,
     EscalationOut,
     Hl7MessageOut,
+    Hl7ReviewIn,
     HoldIn,
     HoldLiftIn,
     HoldOut,
@@ -196,6 +197,14 @@ def inbox(auth: AuthDep, pending_only: bool = Query(default=True)) -> list[Hl7Me
     with auth.action() as ctx:
         rows = service.hl7_inbox(ctx=ctx, pending_only=pending_only)
         return [Hl7MessageOut.model_validate(service.hl7_view(r)) for r in rows]
+
+
+@router.post("/hl7/inbox/{message_id}/review", response_model=Hl7MessageOut)
+def review(message_id: int, data: Hl7ReviewIn, auth: AuthDep) -> Hl7MessageOut:
+    """Mark a kept message as reviewed, saying what was done (e.g. readings entered by hand)."""
+    with auth.action() as ctx:
+        row = service.review_hl7(ctx=ctx, message_id=message_id, note=data.note)
+        return Hl7MessageOut.model_validate(service.hl7_view(row))
 
 
 @router.get("/protocols/{protocol_id}/escalation", response_model=EscalationOut)

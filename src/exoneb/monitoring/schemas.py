@@ -168,8 +168,16 @@ class Hl7MessageOut(BaseModel):
     observations_stored: int
     ack_code: str
     review_status: str
+    reviewed_by: str | None
+    review_note: str | None
     raw_text: str
     ack_text: str
+
+
+class Hl7ReviewIn(_In):
+    """What was done with a message kept for review."""
+
+    note: str = Field(min_length=1, max_length=2000)
 
 
 class EscalationLevelOut(BaseModel):

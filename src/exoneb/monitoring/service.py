@@ -1393,7 +1393,8 @@ def hl7_view(row: Hl7Message) -> dict[str, Any]:
 
     names = ("id", "received_at", "peer", "control_id", "sending_application", "message_type",
              "parse_status", "match_status", "problems", "patient_identifiers", "session_id",
-             "observations_stored", "ack_code", "review_status")  # fmt: skip
+             "observations_stored", "ack_code", "review_status", "reviewed_by",
+             "review_note")  # fmt: skip
     return {n: getattr(row, n) for n in names} | {
         "raw_text": text(row.raw),
         "ack_text": text(row.ack_raw),
@@ -1429,3 +1430,25 @@ def keep_unframed(*, ctx: Ctx, data: bytes, reason: str, peer: str | None = None
     audit.record(ctx=ctx, action="hl7.unframed", entity_type="monitoring_hl7_message",
                  entity_id=row.id, after={"bytes": len(data), "reason": reason})  # fmt: skip
     return row.id
+
+
+def review_hl7(*, ctx: Ctx, message_id: int, note: str) -> Hl7Message:
+    """A named staff member marks a kept HL7 message as reviewed, saying what was done."""
+    authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
+    row = ctx.db.get(Hl7Message, message_id)
+    if row is None:
+        raise NotFound("No such HL7 message.")
+    if row.patient_id is not None:
+        patients.load_visible(ctx, row.patient_id)
+    if row.review_status != "pending":
+        raise RuleViolation(f"This message does not wait for review ({row.review_status}).")
+    if not note.strip():
+        raise InvalidInput("Say what was done with the message.", field="note")
+    row.review_status, row.reviewed_at = "reviewed", ctx.clock.now()
+    row.reviewed_by_id, row.reviewed_by = ctx.actor.user_id, _who(ctx)
+    row.review_note = note.strip()
+    ctx.db.flush()
+    audit.record(ctx=ctx, action="hl7.review", entity_type="monitoring_hl7_message",
+                 entity_id=row.id, patient_id=row.patient_id, before={"review_status": "pending"},
+                 after={"review_status": "reviewed"}, reason=row.review_note)  # fmt: skip
+    return row
