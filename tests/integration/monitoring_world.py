@@ -9,6 +9,8 @@ real start and end of nebulization.
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from datetime import datetime, timedelta
 
 from exoneb.accounts.permissions import Role
@@ -36,23 +38,26 @@ BASELINE_FEV1_L = 1.30
 __all__ = ["hl7_message", "monitored_session", "move", "nebulize", "verified_session"]
 
 
-_LOTS: dict[str, tuple[int, int]] = {}  # by database URL (each test has its own database)
+_ANCHORS: dict[str, tuple[datetime, int]] = {}  # by database URL: (expiry anchor, saline lot)
+_EARLIER = itertools.count()
 
 
 def verified_session(world: World, mrn: str = "MRN-1") -> int:
     """A session in *verified*: real assessment, real preparation and second-person check.
 
-    One product lot (with vials enough for every session of the world) and one
-    saline lot per world, so that several sessions can be prepared in turn.
+    Each session gets its own one-vial product lot expiring before every lot made
+    so far in its database, so first-expiry-first-out offers exactly that lot even
+    in a shared world where other tests received lots (as the preparation runners
+    of the permission matrix do); one saline lot per database.
     """
     key = world.settings.database_url
-    if key not in _LOTS:
+    if key not in _ANCHORS:
         expires = world.clock.now() + timedelta(days=365)
-        _LOTS[key] = (
-            released_lot(world, "EV-MONITOR", vial_count=200, expires_at=expires),
-            saline_lot(world, "NS-MONITOR", container_count=200, expires_at=expires),
-        )
-    lot_id, saline_id = _LOTS[key]
+        saline_id = saline_lot(world, "NS-MONITOR", container_count=200, expires_at=expires)
+        _ANCHORS[key] = (world.clock.now() + timedelta(days=60), saline_id)
+    anchor, saline_id = _ANCHORS[key]
+    expiry = anchor - timedelta(hours=next(_EARLIER))
+    lot_id = released_lot(world, f"EV-M{uuid.uuid4().hex[:8]}", vial_count=1, expires_at=expiry)
     session_id = cleared_session(world, mrn)
     thaw(world, lot_id)
     prepare(world, session_id, saline_id, lot_id=lot_id)
