@@ -113,29 +113,19 @@ def _session(ctx: Ctx, session_id: int) -> tuple[TherapySession, Patient]:
     return session, patients.load_visible(ctx, session.patient_id)
 
 
-def _protocol(settings: Settings, protocol_id: str) -> ProtocolFile | None:
-    return registry.get(settings.protocols_dir, protocol_id)
+def _protocol(settings: Settings, protocol_id: str) -> ProtocolFile:
+    """The session's protocol file; its sections give the thresholds (their defaults if absent)."""
+    protocol = registry.get(settings.protocols_dir, protocol_id)
+    if protocol is None:  # enrolment checked it exists: the file was removed since
+        raise RuleViolation(
+            f"The protocol file {protocol_id!r} is missing; no threshold is guessed."
+        )
+    return protocol
 
 
 def alert_parameters(settings: Settings, protocol_id: str) -> rules.AlertParameters:
-    """The protocol's alert thresholds (the reference defaults when it has none)."""
-    p = _protocol(settings, protocol_id)
-    return p.alert_parameters() if p is not None else rules.AlertParameters()
-
-
-def _schedule_parameters(settings: Settings, protocol_id: str) -> rules.ScheduleParameters:
-    p = _protocol(settings, protocol_id)
-    return p.schedule_parameters() if p is not None else rules.ScheduleParameters()
-
-
-def _stopping_parameters(settings: Settings, protocol_id: str) -> rules.StoppingParameters:
-    p = _protocol(settings, protocol_id)
-    return p.stopping_parameters() if p is not None else rules.StoppingParameters()
-
-
-def _discharge_parameters(settings: Settings, protocol_id: str) -> rules.DischargeParameters:
-    p = _protocol(settings, protocol_id)
-    return p.discharge_parameters() if p is not None else rules.DischargeParameters()
+    """The protocol's alert thresholds."""
+    return _protocol(settings, protocol_id).alert_parameters()
 
 
 def _invalid(exc: ValueError, default_field: str) -> InvalidInput:
@@ -746,7 +736,7 @@ def apply_stopping_rules(
     a rule that already holds the course is not recorded twice; a lifted hold
     can be triggered again by a new event. Each new hold writes one audit row.
     """
-    params = _stopping_parameters(settings, session.protocol_id)
+    params = _protocol(settings, session.protocol_id).stopping_parameters()
     decision = rules.evaluate_stopping_rules(_stopping_facts(ctx, session), ctx.clock.now(), params)
     if not decision.hold_patient:
         return decision
@@ -847,8 +837,10 @@ def escalation_table(
     coordinator confirms it; the recommendation is decision support).
     """
     authorize(ctx=ctx, action=Action.PATIENT_READ)
-    protocol = _protocol(settings, protocol_id)
-    levels = {} if protocol is None else dict(protocol.escalation_levels())
+    protocol = registry.get(settings.protocols_dir, protocol_id)
+    if protocol is None:
+        raise NotFound(f"No protocol {protocol_id!r}.")
+    levels = dict(protocol.escalation_levels())
     if not levels:
         return [], None
     dosed: dict[str, set[int]] = {arm: set() for arm in levels}
@@ -910,7 +902,7 @@ def schedule_for(
     context = rules.ScheduleContext(
         first_session=first, dose_changed=dose_changed, grade2_event_onsets=onsets
     )
-    params = _schedule_parameters(settings, session.protocol_id)
+    params = _protocol(settings, session.protocol_id).schedule_parameters()
     return rules.build_schedule(tl.nebulization_end_at, context, params), first
 
 
@@ -947,7 +939,7 @@ def checklist(
         baseline=baseline(ctx=ctx, session_id=session.id),
         observations=_pure_observations(ctx, session.id), schedule=schedule,
         now=ctx.clock.now(), attestations=attestations or rules.Attestations(),
-        first_session=first, params=_discharge_parameters(settings, session.protocol_id),
+        first_session=first, params=_protocol(settings, session.protocol_id).discharge_parameters(),
     )  # fmt: skip
     return rules.DischargeChecklist((*result.items, _alerts_item(ctx, session.id)))
 
@@ -982,7 +974,7 @@ def discharge(
         blockers = "; ".join(f"{i.label}: {i.detail}" for i in result.blockers)
         raise RuleViolation(f"Discharge is blocked until every criterion holds — {blockers}")
     view = checklist_view(result)
-    params = dataclasses.asdict(_discharge_parameters(settings, session.protocol_id))
+    params = dataclasses.asdict(_protocol(settings, session.protocol_id).discharge_parameters())
     now, who = ctx.clock.now(), _who(ctx)
     record = DischargeRecord(
         session_id=session.id, patient_id=patient.id, checklist=view["items"],
@@ -1228,7 +1220,8 @@ def page(*, ctx: Ctx, settings: Settings, session_id: int) -> MonitoringPage:
     pure = _pure_observations(ctx, session.id)
     now = ctx.clock.now()
     base = baseline(ctx=ctx, session_id=session.id)
-    evaluation = rules.evaluate_alerts((), base, alert_parameters(settings, session.protocol_id))
+    protocol = _protocol(settings, session.protocol_id)
+    evaluation = rules.evaluate_alerts((), base, protocol.alert_parameters())
     return MonitoringPage(
         session=session, patient_name=f"{patient.given_name} {patient.family_name}",
         patient_mrn=patient.mrn, timeline=timeline(ctx=ctx, session_id=session.id),
@@ -1241,7 +1234,7 @@ def page(*, ctx: Ctx, settings: Settings, session_id: int) -> MonitoringPage:
         checklist=checklist(ctx=ctx, settings=settings, session_id=session.id),
         discharge=discharge_record(ctx=ctx, session_id=session.id),
         stopping=rules.evaluate_stopping_rules(
-            _stopping_facts(ctx, session), now, _stopping_parameters(settings, session.protocol_id)
+            _stopping_facts(ctx, session), now, protocol.stopping_parameters()
         ),
         not_evaluated=evaluation.not_evaluated,
     )  # fmt: skip
