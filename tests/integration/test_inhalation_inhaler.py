@@ -135,6 +135,15 @@ def test_a_pmdi_session_counts_actuations_and_signs_into_monitoring(
                         data=SignIn(version=version, password=PASSWORD))  # fmt: skip
     assert _view(world, session_id)["session_state"] == "monitoring"
     assert _view(world, session_id)["signature_valid"] is True
+    with world.action(Role.PHYSICIAN) as ctx:
+        from exoneb.reports.inhalation_parts import administration_rows
+        from exoneb.sessions.models import TherapySession
+
+        session = ctx.db.get(TherapySession, session_id)
+        assert session is not None
+        (row,) = administration_rows(ctx, [session])
+    assert row["dose_unit"] == "µg"
+    assert row["lung_dose"] == pytest.approx(record["amounts"]["lung"])  # in µg, not vesicles
 
 
 def test_a_run_stopped_after_one_of_two_actuations_estimates_the_dose_given(

@@ -4,7 +4,9 @@ Created through :func:`exoneb.inhalation.service.register_device`, so the rows
 carry ordinary audit entries. The devices cover the catalog link found from
 make and model (Aerogen Solo, PARI LC Plus), a generic link (a jet nebulizer
 not in the catalog) and the warnings a nurse should see (an ultrasonic device
-with a heat-sensitive product, a device not validated with the product).
+with a heat-sensitive product, a device not validated with the product), and
+two inhalers for standard inhaled care (a pMDI and a DPI, each mapped to its
+catalog inhaler by id).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ DEMO_DEVICES: tuple[DeviceIn, ...] = (
     DeviceIn(make="Generic", model="Ultrasonic 1.7 MHz", kind="ultrasonic",
              serial_or_lot="US-0007", interface="mouthpiece",
              note="Kept for saline only: heats the liquid."),
+    DeviceIn(make="Teva", model="Qvar 100", kind="pmdi", serial_or_lot="QV-24-118",
+             interface="mouthpiece", catalog_id="pmdi-extrafine",
+             note="Standard inhaled care arm: extrafine HFA beclomethasone, 100 µg per puff."),
+    DeviceIn(make="AstraZeneca", model="Oxis Turbuhaler", kind="dpi", serial_or_lot="TH-24-052",
+             interface="mouthpiece", catalog_id="dpi-turbuhaler",
+             note="Standard inhaled care arm: formoterol, 9 µg per inhalation."),
 )  # fmt: skip
 
 

@@ -363,11 +363,16 @@ def check_device(
             )
         )
     if not entry.validated_with_product:
+        # An inhaler carries its own drug: only its aerosol size is assumed, not vesicle integrity.
+        assumed = (
+            f"its aerosol size is the catalog value for {spec.name}, not a measurement"
+            if spec is not None and spec.is_inhaler
+            else "droplet size and vesicle integrity are catalog assumptions, not measurements"
+        )
         warnings.append(
             DeviceWarning(
                 WarningCode.NOT_VALIDATED,
-                f"{name} has not been validated with this product: droplet size and vesicle "
-                "integrity are catalog assumptions, not measurements.",
+                f"{name} has not been validated with this product: {assumed}.",
             )
         )
     if match.how == "generic of the same type":

@@ -11,7 +11,7 @@ from one minute to the next.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -130,7 +130,7 @@ def inhalation_section(ctx: Ctx, sc: SessionContext) -> Section:
         tables.append(table)
         plots = (spec,)
         items.append(Item("Dose model", f"{record.get('model')} {record.get('model_version')}"))
-        lung = (record.get("particles") or {}).get("lung")
+        lung = _lung(record)
         items.append(Item(f"Estimated lung dose ({stage})", lung, record.get("dose_unit", "")))
         notes.append(str(record.get("statement", "")))
         notes += [f"Model warning: {w}" for w in record.get("warnings", [])]
@@ -156,7 +156,7 @@ def cumulative_dose_section(ctx: Ctx, patient: Patient, visits: list[course.Visi
         run = inhalation.current_run(ctx=ctx, session_id=v.session.id)
         row = None if run is None else inhalation.latest_estimate(
             ctx=ctx, run_id=run.id, stage=EstimateStage.FINAL)  # fmt: skip
-        lung = None if row is None else (row.record.get("particles") or {}).get("lung")
+        lung = None if row is None else _lung(row.record)
         if row is not None and row.dose_unit == "particles" and lung is not None:
             total += float(lung)
             unit = row.dose_unit
@@ -258,7 +258,9 @@ def fhir_contributor(ctx: Ctx, b: fhir.BundleBuilder, refs: fhir.SessionRefs) ->
             "method": fhir.concept(t.METHOD_INHALE),
             "dose": fhir.quantity(run.loaded_dose, unit),
             "text": f"{run.loaded_dose:g} {run.dose_unit} in {run.fill_ml:g} mL by nebulizer "
-                    f"({run.interface})",
+                    f"({run.interface})" if run.inhaler is None else
+                    f"{run.inhaler['actuations_planned']} × {run.inhaler['dose_per_actuation']:g} "
+                    f"{run.dose_unit} by {run.inhaler['kind']} inhaler ({run.interface})",
         },
     }  # fmt: skip
     if performers:
@@ -273,6 +275,15 @@ def fhir_contributor(ctx: Ctx, b: fhir.BundleBuilder, refs: fhir.SessionRefs) ->
     for sig in accounts.signatures_for(ctx=ctx, record_type=inhalation.RUN_RECORD,
                                        record_id=run.id):  # fmt: skip
         fhir.add_provenance(b, sig, [mar, procedure])
+
+
+def _lung(record: Mapping[str, Any], region: str = "lung") -> Any:
+    """The deposited dose of a region in the record's unit (vesicles, mg, µg or cells).
+
+    ``amounts`` is in every estimate stored since doses carry their unit; older
+    records have vesicle ``particles`` only.
+    """
+    return (record.get("amounts") or record.get("particles") or {}).get(region)
 
 
 ADMINISTRATION_COLUMNS: tuple[tables.ColumnDef, ...] = (
@@ -318,8 +329,8 @@ def administration_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[table
             "stopped_at_utc": tables.utc(run.stopped_at), "stop_reason": run.stop_reason,
             "interruptions": run.interruptions, "interruption_s": run.interruption_s,
             "nebulization_s": run.nebulization_s, "residual_ml": run.residual_ml,
-            "lung_dose": None if final is None else final.lung_particles,
-            "alveolar_dose": None if final is None else final.alveolar_particles,
+            "lung_dose": None if final is None else _lung(final.record),
+            "alveolar_dose": None if final is None else _lung(final.record, "alveolar"),
             "dose_model": None if final is None else f"{final.model} {final.model_version}",
             "signed": run.signature_id is not None,
         })  # fmt: skip

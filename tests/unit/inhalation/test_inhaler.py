@@ -286,3 +286,26 @@ def test_handoff_defaults_to_particles_and_carries_mass_or_cells_explicitly() ->
         _handoff(dose_amount=1e8)
     with pytest.raises(ValueError, match="Unknown dose unit"):
         _handoff(dose_particles=0.0, dose_amount=1.0, dose_unit="IU")
+
+
+# --- the register -------------------------------------------------------------------------
+
+
+def test_inhalers_register_as_pmdi_or_dpi_linked_to_their_catalog_entry() -> None:
+    assert {"pmdi", "dpi"} <= rules.catalog_kinds()
+    qvar = rules.DeviceEntry("Teva", "Qvar 100", "pmdi", "QV-1", "mouthpiece", False,
+                             catalog_id="pmdi-extrafine")  # fmt: skip
+    check = rules.check_device(qvar, heat_sensitive_product=False)
+    assert check.catalog_id == "pmdi-extrafine"
+    assert check.settings().spec.is_inhaler
+    (warning,) = check.warnings
+    assert warning.code is rules.WarningCode.NOT_VALIDATED
+    assert "aerosol size is the catalog value" in warning.message
+    assert "vesicle" not in warning.message
+    with pytest.raises(rules.DeviceKindMismatch):
+        rules.check_device(
+            rules.DeviceEntry(
+                "X", "Y", "dpi", "1", "mouthpiece", True, catalog_id="pmdi-extrafine"
+            ),
+            heat_sensitive_product=False,
+        )
