@@ -145,7 +145,7 @@ def test_safety_overview_counts_sessions_by_dose_level(world: World) -> None:
     assert ("Sessions", 2) in [(i.label, i.value) for i in s.items]
     outcomes = s.tables[1]
     assert outcomes.rows[0][0] == "DL1"
-    assert issued.report.section("adverse_events").recorded is False
+    assert issued.report.section("adverse_events").status == "none recorded"
 
 
 def test_csv_columns_match_the_data_dictionary(world: World) -> None:

@@ -37,6 +37,7 @@ from exoneb.reports import (
     course,
     fhir,
     inhalation_parts,
+    monitoring_parts,
     preparation_parts,
     safety,
     tables,
@@ -46,7 +47,7 @@ from exoneb.reports.document import Issue, Report, fingerprint, normalise_digest
 from exoneb.sessions import service as sessions
 from exoneb.sessions.models import TherapySession
 
-_STEPS = (preparation_parts, inhalation_parts)
+_STEPS = (preparation_parts, inhalation_parts, monitoring_parts)
 """Step modules that register their report sections and FHIR resources at import."""
 
 FORMATS = frozenset({"html", "pdf", "json"})
