@@ -43,6 +43,22 @@ def _dt(value: datetime | None) -> str:
     return "" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value: float | None, digits: int = 3) -> str:
+    """A large count as clinicians write it: ``2.00 × 10⁹`` rather than ``2.00e+09``.
+
+    ``digits`` significant figures; values between 0.01 and 10 000 stay plain.
+    """
+    if value is None:
+        return "—"
+    if value == 0 or 1e-2 <= abs(value) < 1e4:
+        return f"{value:.{digits}g}"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def _d(value: date | None) -> str:
     return "" if value is None else value.isoformat()
 
@@ -56,6 +72,7 @@ env = Environment(
 )
 env.filters["dt"] = _dt
 env.filters["d"] = _d
+env.filters["sci"] = scientific
 env.filters["enrolment_option"] = lambda e: (
     str(e.id),
     f"{e.protocol_id} v{e.protocol_version}, {e.arm_code} ({e.authorisation_kind} "
