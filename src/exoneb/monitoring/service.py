@@ -71,7 +71,6 @@ from exoneb.patients import service as patients
 from exoneb.patients.models import Patient
 from exoneb.protocols import registry
 from exoneb.protocols.schema import ProtocolFile
-from exoneb.sessions import rules as session_rules
 from exoneb.sessions import service as sessions
 from exoneb.sessions.models import TherapySession
 from exoneb.sessions.rules import State
@@ -1329,14 +1328,9 @@ def monitoring_facts(ctx: Ctx, session: TherapySession) -> FactContribution:
     return FactContribution(signed_steps=signed, flags=flags)
 
 
-def _hold_guard(facts: session_rules.SessionFacts) -> str | None:
-    if facts.flags.get("course_on_hold"):
-        return "The patient's course is on hold (or the cohort is paused) by a stopping rule."
-    return None
-
-
 register_fact_provider(monitoring_facts)
-session_rules.register_guard(State.VERIFIED, State.INHALING, _hold_guard)
+# The hold itself is a pure session rule on the "course_on_hold" flag (sessions/rules.py),
+# so it holds whatever modules happen to be imported.
 
 
 # --- audited reads for the API -----------------------------------------------------------

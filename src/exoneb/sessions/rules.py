@@ -154,6 +154,14 @@ def _dose_usable(facts: SessionFacts) -> str | None:
     return None
 
 
+def _course_not_held(facts: SessionFacts) -> str | None:
+    # Set by the monitoring step: a stopping rule (or a physician) holds the patient's
+    # course or pauses the cohort; lifted only with a reason.
+    if facts.flags.get("course_on_hold"):
+        return "The patient's course is on hold (or the cohort is paused) by a stopping rule."
+    return None
+
+
 _GUARDS: dict[tuple[State, State], list[Guard]] = {
     (State.PLANNED, State.ASSESSED): [_needs_signed("assessment", "assessment")],
     # The decision counts only while the assessment it belongs to is signed (an amended,
@@ -172,6 +180,7 @@ _GUARDS: dict[tuple[State, State], list[Guard]] = {
     (State.VERIFIED, State.INHALING): [
         _regulatory_gate,
         _dose_usable,
+        _course_not_held,
         _flag("inhalation_supervisor_present", "No trained supervisor is recorded as present."),
         _flag("inhalation_started", "The nebulization has not been started."),
     ],

@@ -134,3 +134,11 @@ def test_a_dose_no_longer_usable_blocks_verification_and_inhalation(
     ) in blockers
     flags["prepared_dose_usable"] = True
     assert not any("prepared dose" in b for b in rules.check(facts(source, flags=flags), target))
+
+
+def test_a_held_course_blocks_inhalation() -> None:
+    """Monitoring sets course_on_hold while a stopping rule holds the course or the cohort."""
+    held = rules.check(facts(State.VERIFIED, flags={"course_on_hold": True}), State.INHALING)
+    assert any("on hold" in b for b in held)
+    free = rules.check(facts(State.VERIFIED, flags={"course_on_hold": False}), State.INHALING)
+    assert not any("on hold" in b for b in free)
