@@ -1,4 +1,4 @@
-"""In chromium: open a demo session's report, see its figures-free record and fingerprint,
+"""In chromium: open a demo session's report (no serious axe-core violations), see its fingerprint,
 download the PDF and find the same fingerprint printed in it; the course page shows SVG
 figures within the Content Security Policy."""
 
@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from .conftest import DEMO_PASSWORD
+from .test_information_a11y import _violations
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +33,9 @@ def test_physician_downloads_a_session_report(server: str, browser: Any, tmp_pat
     page.get_by_role("link", name="Patient course report").click()
     page.wait_for_url(re.compile(r".*/course$"))
     page.get_by_role("heading", level=1).wait_for()
+    serious, everything = _violations(page)
+    print(f"\naxe course report: {everything or 'no violations'}")
+    assert serious == []
     page.go_back()
     page.wait_for_url(re.compile(r".*/patients/\d+$"))
     page.locator("#sessions .timeline a").first.click()
@@ -41,6 +45,9 @@ def test_physician_downloads_a_session_report(server: str, browser: Any, tmp_pat
     digest = page.locator("#report-sha256").text_content().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
     assert "NOT RECORDED" in page.text_content("main")
+    serious, everything = _violations(page)
+    print(f"\naxe session report: {everything or 'no violations'}")
+    assert serious == []
 
     with page.expect_download() as info:
         page.get_by_role("link", name="Download PDF").click()
