@@ -13,15 +13,12 @@ move goes through the session state machine.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from exoneb.accounts.permissions import Role
 from exoneb.core import migrate
@@ -32,7 +29,7 @@ from exoneb.web.app import create_app
 
 from ..integration.conftest import PASSWORD, World, seed_world
 from ..integration.monitoring_world import monitored_session
-from .conftest import _free_port
+from .conftest import serve_in_thread
 
 pytestmark = pytest.mark.e2e
 
@@ -55,20 +52,11 @@ def clinic(tmp_path: Path) -> Iterator[tuple[str, World, int]]:
                 ctx=ctx, settings=world.settings, session_id=session_id,
                 data=ObservationIn(observed_at=world.clock.now(), **VITALS),
             )  # fmt: skip
-    port = _free_port()
     app = create_app(world.settings, clock=SystemClock())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", world, session_id
+        with serve_in_thread(app) as base:
+            yield base, world, session_id
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         world.factory.kw["bind"].dispose()
 
 
