@@ -117,6 +117,11 @@ def test_alert_on_the_live_chart_acknowledge_grade_1_cough_and_discharge(
         ).wait_for()
     assert "acknowledged by Nurse One" in page.text_content("#alerts")
 
+    # A settled page: the stream connected and its first alert refresh done.
+    page.goto(f"/sessions/{session_id}/monitoring")
+    page.locator("#chart-latest", has_text="SpO2 96 %").wait_for(timeout=15_000)
+    page.wait_for_function("() => document.getElementById('live-chart').dataset.alertCount")
+    page.wait_for_timeout(1000)
     events = page.locator("#events")
     events.get_by_label("CTCAE v5.0 term").select_option("cough")
     grade1 = events.get_by_label("Grade 1: Mild symptoms; nonprescription intervention indicated")
@@ -124,6 +129,7 @@ def test_alert_on_the_live_chart_acknowledge_grade_1_cough_and_discharge(
     assert "Grade 3: Severe symptoms; limiting self care ADL" in page.text_content("#grades")
     grade1.check()
     events.get_by_label("Causality").select_option("possible")
+    assert grade1.is_checked()
     events.get_by_role("button", name="Record the event").click()
     page.locator("#events", has_text="Cough — grade 1").wait_for()
 
