@@ -48,6 +48,7 @@ from typing import ClassVar
 from exoneb.core import errors as core
 
 __all__ = [
+    "ActuationsNotWhole",
     "AppearanceUnacceptable",
     "DoseNotPreparable",
     "DuplicateRecord",
@@ -72,6 +73,7 @@ __all__ = [
     "UnknownRecord",
     "VerificationRefused",
     "VialTransitionRefused",
+    "WrongProductForArm",
 ]
 
 
@@ -233,6 +235,18 @@ class RoundingTooCoarse(DoseNotPreparable):
     """Rounding the stock volume to a measurable step would change the dose too much."""
 
     code = "dose.rounding_too_coarse"
+
+
+class WrongProductForArm(DoseNotPreparable):
+    """The lot's kind or unit is not what the session's arm is dosed in."""
+
+    code = "dose.wrong_product"
+
+
+class ActuationsNotWhole(DoseNotPreparable):
+    """An inhaler dose is not a whole number of actuations of the device's emitted dose."""
+
+    code = "dose.actuations_not_whole"
 
 
 class EligibilityNotCleared(PreparationError):

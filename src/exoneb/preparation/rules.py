@@ -42,6 +42,7 @@ from exoneb.preparation.checks import (
 )
 from exoneb.preparation.dose import DosePlan, NebulizerFill, format_particles, plan_dose
 from exoneb.preparation.errors import (
+    ActuationsNotWhole,
     AppearanceUnacceptable,
     DoseNotPreparable,
     DuplicateRecord,
@@ -66,6 +67,7 @@ from exoneb.preparation.errors import (
     UnknownRecord,
     VerificationRefused,
     VialTransitionRefused,
+    WrongProductForArm,
 )
 from exoneb.preparation.inventory import (
     Balance,
@@ -119,6 +121,7 @@ __all__ = [
     "FILL_LIMITS_SOURCE",
     "LOT_TRANSITIONS",
     "VIAL_TRANSITIONS",
+    "ActuationsNotWhole",
     "AppearanceUnacceptable",
     "Balance",
     "CertificateOfAnalysis",
@@ -173,6 +176,7 @@ __all__ = [
     "VialStatus",
     "VialTransitionRefused",
     "VialView",
+    "WrongProductForArm",
     "check_appearance",
     "check_eligibility",
     "check_lot",
