@@ -40,14 +40,18 @@ from exoneb.core.db import Base, UTCDateTime
 
 
 class ProductLot(Base):
-    """A received product lot (``kind`` = ``exosome`` or ``saline``) and its certificate."""
+    """A received product lot and its certificate or label.
+
+    ``kind``: ``exosome``, ``saline``, ``drug`` (a medicinal product: a solution
+    for nebulization or an inhaler) or ``cells`` (a cell product in cells/mL).
+    """
 
     __tablename__ = "product_lot"
     __table_args__ = (UniqueConstraint("kind", "manufacturer", "lot_number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # exosome | saline
+    kind: Mapped[str] = mapped_column(String(20))  # exosome | saline | drug | cells
     product_name: Mapped[str] = mapped_column(String(200))
     manufacturer: Mapped[str] = mapped_column(String(200))
     lot_number: Mapped[str] = mapped_column(String(80))
@@ -78,6 +82,12 @@ class ProductLot(Base):
     donor_code: Mapped[str | None] = mapped_column(String(80))
     passage: Mapped[int | None] = mapped_column(Integer)
     cell_bank_id: Mapped[str | None] = mapped_column(String(80))
+    # comparator products (kind drug | cells): label strength, emitted dose of an inhaler
+    dosage_form: Mapped[str | None] = mapped_column(String(20))  # solution | inhaler (drug)
+    strength_per_ml: Mapped[float | None] = mapped_column(Float)  # in strength_unit per mL
+    strength_unit: Mapped[str | None] = mapped_column(String(10))  # mg | ug | cells
+    emitted_dose_ug: Mapped[float | None] = mapped_column(Float)  # per actuation (inhaler)
+    actuations_per_unit: Mapped[int | None] = mapped_column(Integer)  # per inhaler (inhaler)
     # where the lot stands
     status: Mapped[str] = mapped_column(String(20))  # lifecycle.LotStatus
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -189,7 +199,8 @@ class DosePreparation(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("product_lot.id"), index=True)
-    saline_lot_id: Mapped[int] = mapped_column(ForeignKey("product_lot.id"), index=True)
+    # NULL for an inhaler dose: nothing is diluted
+    saline_lot_id: Mapped[int | None] = mapped_column(ForeignKey("product_lot.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))  # prepared | verified | discarded
     protocol_id: Mapped[str] = mapped_column(String(60))
     protocol_version: Mapped[str] = mapped_column(String(20))
@@ -212,6 +223,10 @@ class DosePreparation(Base):
     loaded_particles: Mapped[float] = mapped_column(Float)
     expected_emitted_particles: Mapped[float] = mapped_column(Float)
     deviation_fraction: Mapped[float] = mapped_column(Float)
+    # a comparator product's dose (NULL for exosome doses, which count particles above)
+    dose_amount: Mapped[float | None] = mapped_column(Float)
+    dose_unit: Mapped[str | None] = mapped_column(String(10))  # mg | ug | cells
+    actuations: Mapped[int | None] = mapped_column(Integer)  # inhaler doses
     steps: Mapped[list[Any]] = mapped_column(JSON)
     checks: Mapped[list[Any]] = mapped_column(JSON)
     # the bench record

@@ -136,3 +136,56 @@ class VerifyIn(Signed):
 
 class DiscardPreparationIn(Reasoned):
     """Discard a prepared dose that will not be given (e.g. past its use-by)."""
+
+
+class ProductLotIn(_In):
+    """Receive a comparator product lot: a medicinal product (drug) or a cell product.
+
+    A drug is a solution for nebulization (``strength_per_ml`` in mg or µg per
+    mL, ``volume_per_unit_ml`` per ampoule/vial) or an inhaler (``emitted_dose_ug``
+    per actuation and ``actuations_per_unit`` per canister/device). A cell
+    product gives ``strength_per_ml`` in cells/mL.
+    """
+
+    kind: Literal["drug", "cells"]
+    protocol_id: str = Field(min_length=1, max_length=60)
+    product_name: str = Field(min_length=1, max_length=200)
+    manufacturer: str = Field(min_length=1, max_length=200)
+    lot_number: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    certificate_id: str | None = Field(default=None, max_length=80)
+    expires_at: datetime
+    dosage_form: Literal["solution", "inhaler"] | None = None
+    strength_per_ml: float | None = Field(default=None, gt=0)
+    strength_unit: Literal["mg", "ug", "cells"] | None = None
+    emitted_dose_ug: float | None = Field(default=None, gt=0, le=100000)
+    actuations_per_unit: int | None = Field(default=None, ge=1, le=1000)
+    unit_count: int = Field(ge=1, le=500)
+    volume_per_unit_ml: float | None = Field(default=None, gt=0, le=100)
+    storage_min_c: float | None = Field(default=None, ge=-200, le=40)
+    storage_max_c: float | None = Field(default=None, ge=-200, le=40)
+    cell_tissue: str | None = Field(default=None, max_length=120)
+    donor_code: str | None = Field(default=None, max_length=80)
+    passage: int | None = Field(default=None, ge=0, le=100)
+    cell_bank_id: str | None = Field(default=None, max_length=80)
+
+
+class ProductReleaseIn(Signed):
+    """The pharmacist's release of a drug or cell lot against its label (e-signature).
+
+    Each confirmation is one criterion of the checklist; all must be true.
+    """
+
+    batch_matches: bool
+    expiry_matches: bool
+    identity_matches: bool
+
+
+class ProductPrepareIn(_In):
+    """Prepare and sign a comparator dose (drug by nebulizer or inhaler, or cells)."""
+
+    lot_id: int
+    device_key: str = Field(min_length=1, max_length=60)
+    saline_lot_id: int | None = None
+    appearance_ok: bool
+    appearance_note: str | None = Field(default=None, max_length=2000)
+    password: str = Field(min_length=1, max_length=200)

@@ -32,7 +32,7 @@ import io
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select
 
@@ -43,10 +43,12 @@ from exoneb.core import audit
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.dosimetry import nebulizer_catalog
 from exoneb.patients import service as patients
 from exoneb.patients.models import Patient
-from exoneb.preparation import rules
-from exoneb.preparation.handoff import VerifiedDose
+from exoneb.preparation import products, rules
+from exoneb.preparation.errors import WrongProductForArm
+from exoneb.preparation.handoff import HandoffDoseUnit, VerifiedDose
 from exoneb.preparation.models import (
     DosePreparation,
     InventoryEvent,
@@ -62,6 +64,9 @@ from exoneb.preparation.schemas import (
     LotReceiveIn,
     PlanIn,
     PrepareIn,
+    ProductLotIn,
+    ProductPrepareIn,
+    ProductReleaseIn,
     Reasoned,
     RejectIn,
     ReleaseIn,
@@ -424,9 +429,11 @@ def _decide(
     *,
     password: str,
     reason: str | None,
+    evaluation: rules.ReleaseEvaluation | None = None,
 ) -> tuple[LotRelease, rules.ReleaseEvaluation]:
     protocol = _protocol(settings, lot.protocol_id)
-    evaluation = rules.evaluate_release(certificate(lot), protocol.release_criteria())
+    if evaluation is None:
+        evaluation = rules.evaluate_release(certificate(lot), protocol.release_criteria())
     results = [dataclasses.asdict(r) | {"outcome": r.outcome.value} for r in evaluation.results]
     content = {
         "lot_id": lot.id,
@@ -526,9 +533,14 @@ def _lot_to_decide(ctx: Ctx, lot_id: int, version: int, target: rules.LotStatus)
     """The exosome lot a release or rejection is about, locked, at the version the user saw."""
     lot = _lot(ctx, lot_id, lock=True)
     _check_version(lot, version, "lot")
-    if lot.kind != EXOSOME:
+    if lot.kind == SALINE:
         raise RuleViolation(
             "A saline lot is released on receipt, not on a certificate; recall it if needed."
+        )
+    if lot.kind != EXOSOME:
+        raise RuleViolation(
+            f"A {lot.kind} lot is released against its label (release_product_lot), not on an "
+            "exosome certificate."
         )
     rules.check_lot_transition(_label(lot), L(lot.status), target)
     return lot
@@ -1238,13 +1250,19 @@ def signed_content(p: DosePreparation) -> dict[str, Any]:
         "prepared_at": p.prepared_at.isoformat(),
         "use_by": p.use_by.isoformat(),
         "label_code": p.label_code,
-    }
+    } | (
+        {}
+        if p.dose_unit is None
+        else {"dose_amount": p.dose_amount, "dose_unit": p.dose_unit, "actuations": p.actuations}
+    )
 
 
 def _dose_usable(ctx: Ctx, p: DosePreparation, now: datetime) -> rules.Checklist:
     """A made dose may still be given: in date, and neither of its lots recalled or held."""
     checks = [rules.check_prepared_dose_in_date(p.use_by, now)]
     for lot_id in (p.lot_id, p.saline_lot_id):
+        if lot_id is None:  # an inhaler dose is not diluted
+            continue
         lot = ctx.db.get(ProductLot, lot_id)
         assert lot is not None
         if lot.status in (L.RECALLED.value, L.QUARANTINE.value, L.REJECTED.value):
@@ -1334,6 +1352,343 @@ def discard_preparation(
     return p
 
 
+# --- comparator products: drug and cell lots, their release and their doses --------------
+
+
+def _product_problem(data: ProductLotIn) -> tuple[str, str] | None:
+    """The first missing or contradictory label field of a drug/cell lot, as (field, message)."""
+    if data.kind == products.CELLS:
+        if data.strength_unit != products.CELLS or data.strength_per_ml is None:
+            return "strength_per_ml", "A cell product gives its concentration in cells/mL."
+        if data.volume_per_unit_ml is None:
+            return "volume_per_unit_ml", "Give the volume per vial of the cell product."
+        return None
+    if data.dosage_form is None:
+        return "dosage_form", "Say whether the drug is a solution for nebulization or an inhaler."
+    if data.dosage_form == products.INHALER:
+        if data.emitted_dose_ug is None or data.actuations_per_unit is None:
+            return (
+                "emitted_dose_ug",
+                "An inhaler needs its emitted dose per actuation (µg) and actuations per device.",
+            )
+        return None
+    if data.strength_per_ml is None or data.strength_unit not in ("mg", "ug"):
+        return "strength_per_ml", "A drug solution gives its strength in mg/mL or µg/mL."
+    if data.volume_per_unit_ml is None:
+        return "volume_per_unit_ml", "Give the volume per ampoule or vial of the solution."
+    return None
+
+
+def receive_product_lot(*, ctx: Ctx, settings: Settings, data: ProductLotIn) -> ProductLot:
+    """Record a drug (solution or inhaler) or cell-product lot; it starts in quarantine.
+
+    One inventory row per ampoule, vial or inhaler (``ProductVial``); an
+    inhaler's row holds no volume (it is dispensed whole, its actuations are
+    counted on the lot).
+    """
+    authorize(ctx=ctx, action=Action.LOT_RECEIVE)
+    _protocol(settings, data.protocol_id)
+    if data.expires_at.tzinfo is None:
+        raise InvalidInput("Give the expiry with its time zone.", field="expires_at")
+    problem = _product_problem(data)
+    if problem is not None:
+        raise InvalidInput(problem[1], field=problem[0])
+    _duplicate_check(ctx, data.kind, data.manufacturer, data.lot_number)
+    now, who = ctx.clock.now(), _who(ctx)
+    inhaler = data.dosage_form == products.INHALER
+    per_unit_ml = 0.0 if inhaler else float(data.volume_per_unit_ml or 0.0)
+    values = data.model_dump(exclude={"kind", "unit_count", "volume_per_unit_ml"})
+    lot = ProductLot(
+        **values,
+        site_id=ctx.actor.site_id,
+        kind=data.kind,
+        vial_count=data.unit_count,
+        volume_per_vial_ml=per_unit_ml,
+        max_thaw_cycles=1,
+        markers={},
+        status=L.QUARANTINE.value,
+        status_reason="received: awaiting the pharmacist's label check",
+        received_at=now,
+        received_by=who,
+        updated_at=now,
+        updated_by=who,
+    )
+    ctx.db.add(lot)
+    ctx.db.flush()
+    per_unit_ul = _ul(per_unit_ml)
+    for n in range(1, data.unit_count + 1):
+        ctx.db.add(
+            ProductVial(
+                lot_id=lot.id,
+                number=n,
+                code=f"{lot.lot_number}-U{n:03d}-{lot.id}",
+                status=V.IN_STOCK.value,
+                initial_ul=per_unit_ul,
+                remaining_ul=per_unit_ul,
+                used_ul=0,
+                discarded_ul=0,
+                thaw_count=0,
+                updated_at=now,
+                updated_by=who,
+            )
+        )
+    ctx.db.flush()
+    _event(
+        ctx,
+        lot,
+        "lot.receive",
+        to_status=lot.status,
+        volume_ul=per_unit_ul * data.unit_count,
+        detail={"kind": data.kind, "units": data.unit_count, "dosage_form": data.dosage_form},
+    )
+    _audit(ctx, "lot.receive", LOT_RECORD, lot, after=_lot_record(lot))
+    return lot
+
+
+def release_product_lot(
+    *, ctx: Ctx, settings: Settings, lot_id: int, data: ProductReleaseIn
+) -> ProductLot:
+    """Release a drug or cell lot: the pharmacist confirms batch, expiry and identity (e-signature).
+
+    Every confirmation is a criterion of the stored checklist; one not given
+    refuses the release with the checklist's summary.
+    """
+    authorize(ctx=ctx, action=Action.LOT_RELEASE)
+    lot = _lot(ctx, lot_id, lock=True)
+    _check_version(lot, data.version, "lot")
+    if lot.kind not in (products.DRUG, products.CELLS):
+        raise RuleViolation(f"A {lot.kind} lot is not released against its label here.")
+    rules.check_lot_transition(_label(lot), L(lot.status), L.RELEASED)
+    now = ctx.clock.now()
+    evaluation = products.label_release(
+        lot_number=lot.lot_number,
+        product_name=lot.product_name,
+        expiry_text=f"{lot.expires_at:%Y-%m-%d}",
+        batch=data.batch_matches,
+        expiry=data.expiry_matches,
+        identity=data.identity_matches,
+    )
+    if not evaluation.releasable:
+        raise rules.ReleaseRefused(f"Lot {_label(lot)}: {evaluation.summary()}")
+    if now >= lot.expires_at:
+        raise rules.LotExpired(f"Lot {_label(lot)} is past its expiry and cannot be released.")
+    release, _ = _decide(
+        ctx, settings, lot, "released", password=data.password, reason=None, evaluation=evaluation
+    )
+    before = _snapshot(lot)
+    _move_lot(ctx, lot, L.RELEASED, evaluation.summary())
+    lot.released_at, lot.released_by = now, _who(ctx)
+    _log_move(ctx, lot, "lot.release", before, detail={"release_id": release.id})
+    return lot
+
+
+def _arm_product_dose(protocol: ProtocolFile, arm_code: str) -> tuple[float, str, float | None]:
+    """The arm's comparator dose, its unit and fill; refused for a particle arm or none."""
+    dose = protocol.arm_dose(arm_code)
+    if dose is None:
+        raise rules.DoseNotPreparable(
+            f"Dose level {arm_code} of protocol {protocol.id} gives no dose, so none can be "
+            "prepared for it."
+        )
+    amount, unit = dose
+    if unit == "particles":
+        raise WrongProductForArm(
+            f"Arm {arm_code} is dosed in particles: prepare it from an exosome lot."
+        )
+    regimen = protocol.arm_regimen(arm_code)
+    if regimen is not None:
+        products.check_arm_unit(
+            arm_unit=unit, regimen_unit=regimen.dose_unit.value, regimen_name=regimen.name
+        )
+    arm = protocol.arm(arm_code)
+    return amount, unit, None if arm is None else arm.fill_volume_ml
+
+
+def prepare_product(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: ProductPrepareIn
+) -> DosePreparation:
+    """Prepare and sign a comparator dose: a drug by nebulizer or inhaler, or a cell product.
+
+    The same blocks as an exosome dose (session cleared, no other active dose,
+    lot released and in date, enough stock) and the same second-person
+    verification (:func:`verify`). Nebulized: volume of product = dose ÷
+    strength, diluent (saline) to the arm's fill. Inhaler: actuations = dose ÷
+    emitted dose per actuation, refused unless whole; one inhaler is dispensed.
+    """
+    authorize(ctx=ctx, action=Action.PREPARATION_RECORD)
+    session = _lock_session(ctx, session_id)
+    now = ctx.clock.now()
+    protocol = _protocol(settings, session.protocol_id)
+    _eligibility(ctx, session).require()
+    existing = active_preparation(ctx, session.id)
+    if existing is not None:
+        raise rules.DuplicateRecord(
+            f"This session already has a {existing.status} dose ({existing.label_code}). "
+            "Discard it with a reason before preparing another."
+        )
+    amount, unit, fill = _arm_product_dose(protocol, session.arm_code)
+    spec = nebulizer_catalog().get(data.device_key)
+    regimen = protocol.arm_regimen(session.arm_code)
+    if spec is None or (regimen is not None and spec.kind not in regimen.allowed_device_kinds):
+        raise InvalidInput(
+            f"{data.device_key!r} is not a catalog device this arm's regimen allows.",
+            field="device_key",
+        )
+    lot = _lot(ctx, data.lot_id)
+    products.check_product_for_arm(
+        arm_unit=unit,
+        lot_kind=lot.kind,
+        dosage_form=lot.dosage_form,
+        lot_unit=lot.strength_unit if lot.dosage_form != products.INHALER else "ug",
+        inhaler=spec.is_inhaler,
+    )
+    rules.check_lot(_label(lot), L(lot.status), lot.expires_at, now).require()
+    stock = [v for v in _vials(ctx, lot.id, lock=True) if v.status == V.IN_STOCK.value]
+    saline: ProductLot | None = None
+    if spec.is_inhaler:
+        plan = products.plan_actuations(
+            dose_amount=amount,
+            dose_unit=unit,
+            emitted_dose_ug=float(lot.emitted_dose_ug or 0.0),
+            actuations_available=int(lot.actuations_per_unit or 0),
+        )
+        device = rules.NebulizerFill(spec.name, 1.0, 1.0)  # no reservoir: limits not used
+        if not stock:
+            raise rules.InsufficientVolume(f"No inhaler of lot {_label(lot)} is left in stock.")
+        draws = [(stock[0], 0)]
+    else:
+        if fill is None:
+            raise rules.DoseNotPreparable(f"Arm {session.arm_code} gives no fill volume.")
+        if data.saline_lot_id is None:
+            raise InvalidInput("Choose a saline lot for the diluent.", field="saline_lot_id")
+        saline = _saline(ctx, data.saline_lot_id, now)
+        device = rules.nebulizer_fill(data.device_key)
+        args = protocol.dose_arguments()  # residual compensation is for particle doses only
+        plan = products.plan_volume_dose(
+            dose_amount=amount,
+            dose_unit=unit,
+            strength_per_ml=float(lot.strength_per_ml or 0.0),
+            strength_unit=str(lot.strength_unit),
+            fill_ml=fill,
+            device=device,
+            volume_step_ml=args.get("volume_step_ml", 0.01),
+            max_rounding_deviation=args.get("max_rounding_deviation", 0.05),
+        )
+        rules.check_volume(plan.product_ml, _ml(sum(v.remaining_ul for v in stock))).require()
+        draws, remaining = [], _ul(plan.product_ml)
+        for vial in stock:
+            if remaining == 0:
+                break
+            take = min(remaining, vial.remaining_ul)
+            draws.append((vial, take))
+            remaining -= take
+    rules.check_appearance(draws[0][0].code, data.appearance_ok).require()
+    hold = protocol.hold_policy()
+    use_by = rules.preparation_use_by(prepared_at=now, thaw_started_at=[now], policy=hold)
+    if use_by > lot.expires_at:
+        use_by = lot.expires_at
+    who = _who(ctx)
+    p = DosePreparation(
+        session_id=session.id,
+        patient_id=session.patient_id,
+        lot_id=lot.id,
+        saline_lot_id=None if saline is None else saline.id,
+        status=PREPARED,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        arm_code=session.arm_code,
+        nebulizer_key=data.device_key,
+        nebulizer_name=spec.name,
+        min_fill_ml=device.min_fill_ml,
+        max_fill_ml=device.max_fill_ml,
+        residual_ml=spec.residual_ml,
+        compensate_residual=False,
+        # a comparator dose carries no vesicles: the particle columns are 0
+        prescribed_particles=0.0,
+        target_particles=0.0,
+        certified_particles_per_ml=0.0,
+        stock_exact_ml=plan.product_ml,
+        stock_ml=plan.product_ml,
+        saline_ml=plan.diluent_ml,
+        fill_ml=plan.fill_ml,
+        loaded_particles=0.0,
+        expected_emitted_particles=0.0,
+        deviation_fraction=plan.deviation_fraction,
+        dose_amount=plan.loaded_amount,
+        dose_unit=unit,
+        actuations=plan.actuations,
+        steps=list(plan.steps),
+        checks=[
+            {"key": "eligibility", "message": "Eligibility cleared and signed."},
+            {"key": "lot", "message": f"Lot {_label(lot)} is released and in date."},
+            {"key": "appearance", "message": "Product checked against its label."},
+        ],
+        appearance_ok=True,
+        appearance_note=data.appearance_note,
+        thaw_started_at=now,
+        prepared_at=now,
+        use_by=use_by,
+        label_code=f"EXN-{secrets.token_hex(5).upper()}",
+        prepared_by_id=ctx.actor.user_id,
+        prepared_by=who,
+        updated_at=now,
+        updated_by=who,
+    )
+    ctx.db.add(p)
+    ctx.db.flush()
+    for vial, take in draws:
+        # a drug ampoule or inhaler is not frozen: it goes from stock to used when opened
+        left = vial.remaining_ul - take
+        ctx.db.add(
+            PreparationDraw(
+                preparation_id=p.id,
+                vial_id=vial.id,
+                volume_ul=take,
+                remainder_discarded_ul=left,
+                thawed_at=now,
+            )
+        )
+        vial.used_ul += take
+        vial.discarded_ul += left
+        vial.remaining_ul = 0
+        vial.status = V.USED.value
+        _touch(ctx, vial)
+        _event(
+            ctx,
+            lot,
+            "vial.use",
+            vial=vial,
+            preparation=p,
+            from_status=V.IN_STOCK.value,
+            to_status=V.USED.value,
+            volume_ul=take,
+            detail={"remainder_discarded_ul": left, "label_code": p.label_code},
+        )
+    ctx.db.flush()
+    signature = accounts.sign(
+        ctx=ctx,
+        settings=settings,
+        record_type=PREP_RECORD,
+        record_id=p.id,
+        record_version=p.version,
+        content=signed_content(p),
+        meaning="performed",
+        password=data.password,
+        patient_id=p.patient_id,
+    )
+    p.signature_id = signature.id
+    ctx.db.flush()
+    _audit(
+        ctx,
+        "preparation.prepare",
+        PREP_RECORD,
+        p,
+        patient_id=p.patient_id,
+        after=signed_content(p) | {"signature_id": signature.id},
+    )
+    return p
+
+
 # --- the hand-over to inhalation ---------------------------------------------------------
 
 
@@ -1347,8 +1702,9 @@ def _handoff(db: Any, p: DosePreparation, *, verified: bool) -> VerifiedDose:
         product_name=lot.product_name,
         dose_level=p.arm_code,
         dose_particles=p.loaded_particles,
-        dose_amount=p.loaded_particles,  # lots are exosome lots: the dose counts particles
-        dose_unit="particles",
+        # an exosome dose counts particles; a comparator dose its own unit (0 particles)
+        dose_amount=p.loaded_particles if p.dose_unit is None else p.dose_amount,
+        dose_unit=cast(HandoffDoseUnit, p.dose_unit or "particles"),
         concentration_particles_per_ml=p.certified_particles_per_ml,
         stock_volume_ml=p.stock_ml,
         saline_volume_ml=p.saline_ml,
@@ -1643,17 +1999,16 @@ def lot_detail(*, ctx: Ctx, settings: Settings, lot_id: int) -> dict[str, Any]:
 def preparation_view(ctx: Ctx, p: DosePreparation) -> dict[str, Any]:
     """A made dose with its lots, the vials it came from and whether it may still be given."""
     lot = ctx.db.get(ProductLot, p.lot_id)
-    saline = ctx.db.get(ProductLot, p.saline_lot_id)
+    saline = None if p.saline_lot_id is None else ctx.db.get(ProductLot, p.saline_lot_id)
     assert lot is not None
-    assert saline is not None
     usable = _dose_usable(ctx, p, ctx.clock.now())
     return _columns(p) | {
         "lot_number": lot.lot_number,
         "lot_label": _label(lot),
         "product_name": lot.product_name,
         "lot_expires_at": lot.expires_at,
-        "saline_lot_number": saline.lot_number,
-        "saline_lot_label": _label(saline),
+        "saline_lot_number": None if saline is None else saline.lot_number,
+        "saline_lot_label": "none (inhaler: not diluted)" if saline is None else _label(saline),
         "draws": [
             {
                 "vial_id": v.id,

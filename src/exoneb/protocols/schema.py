@@ -20,7 +20,7 @@ can record the protocol id and version it was taken under.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -67,6 +67,14 @@ class Arm(BaseModel):
         default=None, gt=0, description="Particles per session, measured by NTA."
     )
     fill_volume_ml: float | None = Field(default=None, gt=0, le=10)
+    dose_amount: float | None = Field(
+        default=None,
+        gt=0,
+        description="A comparator arm's dose in `dose_unit` (drug mass or cells), per session.",
+    )
+    dose_unit: Literal["mg", "ug", "cells"] | None = Field(
+        default=None, description="What `dose_amount` counts (ASCII `ug` for micrograms)."
+    )
     regimen: str | None = Field(
         default=None,
         description="Inhalation regimen id of this arm (default: the first regimen allowed).",
@@ -126,6 +134,10 @@ class ProtocolFile(BaseModel):
         for arm in self.arms:
             if arm.source not in known:
                 raise ValueError(f"arm {arm.code} cites unknown source {arm.source!r}")
+            if (arm.dose_amount is None) != (arm.dose_unit is None):
+                raise ValueError(f"arm {arm.code}: give dose_amount and dose_unit together")
+            if arm.dose_amount is not None and arm.dose_particles is not None:
+                raise ValueError(f"arm {arm.code}: a dose in particles or in dose_unit, not both")
             if arm.regimen is not None and arm.regimen not in self.regimens():
                 raise ValueError(
                     f"arm {arm.code}: regimen {arm.regimen!r} is not allowed by this protocol "
@@ -144,6 +156,18 @@ class ProtocolFile(BaseModel):
     def arm(self, code: str) -> Arm | None:
         """The arm with this code, if the protocol has one."""
         return next((a for a in self.arms if a.code == code), None)
+
+    def arm_dose(self, code: str) -> tuple[float, str] | None:
+        """Preparation: the arm's dose and what it counts (``"particles"``, ``"mg"``, ``"ug"``,
+        ``"cells"``), or ``None`` when the arm gives no dose."""
+        arm = self.arm(code)
+        if arm is None:
+            return None
+        if arm.dose_particles is not None:
+            return arm.dose_particles, "particles"
+        if arm.dose_amount is not None and arm.dose_unit is not None:
+            return arm.dose_amount, arm.dose_unit
+        return None
 
     # --- one mapping per step: the section, or the step's own defaults --------------------
 

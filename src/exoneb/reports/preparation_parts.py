@@ -35,12 +35,20 @@ def preparation_section(ctx: Ctx, sc: SessionContext) -> Section:
         return not_recorded("preparation", title, "No dose preparation recorded for this session.")
     current = next((p for p in made if p.status != "discarded"), made[0])
     lot = preparation.get_lot(ctx=ctx, lot_id=current.lot_id)
-    saline = preparation.get_lot(ctx=ctx, lot_id=current.saline_lot_id)
+    saline = (
+        None
+        if current.saline_lot_id is None
+        else preparation.get_lot(ctx=ctx, lot_id=current.saline_lot_id)
+    )
     p = current
     items = [
         Item("Product", lot.product_name), Item("Lot", f"{lot.lot_number} ({lot.manufacturer})"),
         Item("Lot expiry", utc_text(lot.expires_at)), Item("Lot status", lot.status),
-        Item("Saline lot", f"{saline.lot_number} ({saline.manufacturer})"),
+        Item("Saline lot", "none (inhaler)" if saline is None
+             else f"{saline.lot_number} ({saline.manufacturer})"),
+        *([] if p.dose_unit is None else [
+            Item("Comparator dose loaded", p.dose_amount, p.dose_unit),
+            Item("Actuations", p.actuations)]),
         Item("Dose level", p.arm_code),
         Item("Prescribed dose", p.prescribed_particles, "particles"),
         Item("Target dose (after residual compensation)", p.target_particles, "particles"),
@@ -150,13 +158,14 @@ def preparation_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[tables.R
     lots: dict[int, Any] = {}
     for p in sorted(_preparations(ctx, found), key=lambda q: q.id):
         for lot_id in (p.lot_id, p.saline_lot_id):
-            if lot_id not in lots:
+            if lot_id is not None and lot_id not in lots:
                 lots[lot_id] = preparation.get_lot(ctx=ctx, lot_id=lot_id)
         out.append({
             "preparation_id": p.id, "session_id": p.session_id, "patient_id": p.patient_id,
             "arm_code": p.arm_code, "status": p.status, "lot_id": p.lot_id,
             "lot_number": lots[p.lot_id].lot_number,
-            "saline_lot_number": lots[p.saline_lot_id].lot_number,
+            "saline_lot_number": None if p.saline_lot_id is None
+            else lots[p.saline_lot_id].lot_number,
             "prescribed_particles": p.prescribed_particles,
             "certified_particles_per_ml": p.certified_particles_per_ml, "stock_ml": p.stock_ml,
             "saline_ml": p.saline_ml, "fill_ml": p.fill_ml,
