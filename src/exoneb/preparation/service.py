@@ -307,23 +307,7 @@ def receive_lot(*, ctx: Ctx, settings: Settings, data: LotReceiveIn) -> ProductL
     ctx.db.add(lot)
     ctx.db.flush()
     per_vial = _ul(data.volume_per_vial_ml)
-    for n in range(1, data.vial_count + 1):
-        ctx.db.add(
-            ProductVial(
-                lot_id=lot.id,
-                number=n,
-                code=f"{lot.lot_number}-V{n:03d}-{lot.id}",
-                status=V.IN_STOCK.value,
-                initial_ul=per_vial,
-                remaining_ul=per_vial,
-                used_ul=0,
-                discarded_ul=0,
-                thaw_count=0,
-                updated_at=now,
-                updated_by=who,
-            )
-        )
-    ctx.db.flush()
+    _add_vials(ctx, lot, data.vial_count, per_vial, "V")
     _event(
         ctx,
         lot,
@@ -334,6 +318,28 @@ def receive_lot(*, ctx: Ctx, settings: Settings, data: LotReceiveIn) -> ProductL
     )
     _audit(ctx, "lot.receive", LOT_RECORD, lot, after=_lot_record(lot))
     return lot
+
+
+def _add_vials(ctx: Ctx, lot: ProductLot, count: int, per_vial_ul: int, prefix: str) -> None:
+    """One in-stock inventory row per vial, ampoule or inhaler of a received lot."""
+    now, who = ctx.clock.now(), _who(ctx)
+    for n in range(1, count + 1):
+        ctx.db.add(
+            ProductVial(
+                lot_id=lot.id,
+                number=n,
+                code=f"{lot.lot_number}-{prefix}{n:03d}-{lot.id}",
+                status=V.IN_STOCK.value,
+                initial_ul=per_vial_ul,
+                remaining_ul=per_vial_ul,
+                used_ul=0,
+                discarded_ul=0,
+                thaw_count=0,
+                updated_at=now,
+                updated_by=who,
+            )
+        )
+    ctx.db.flush()
 
 
 def receive_saline_lot(*, ctx: Ctx, data: SalineLotIn) -> ProductLot:
@@ -1174,17 +1180,37 @@ def prepare(*, ctx: Ctx, settings: Settings, session_id: int, data: PrepareIn) -
     )
     ctx.db.add(p)
     ctx.db.flush()
-    for vial, take, left in draws:
+    for vial, _, _ in draws:
         rules.check_vial_transition(vial.code, V(vial.status), V.USED)
+    return _draw_and_sign(ctx, settings, p, lot, draws, data.password)
+
+
+def _draw_and_sign(
+    ctx: Ctx,
+    settings: Settings,
+    p: DosePreparation,
+    lot: ProductLot,
+    draws: Sequence[tuple[ProductVial, int, int]],
+    password: str,
+) -> DosePreparation:
+    """Draw (vial, µL taken, µL left and discarded) for a new preparation, then sign and audit.
+
+    Each vial drawn is *used* and its rest discarded (single-use aliquots,
+    ``reference/clinical.md`` §2.4), one inventory event per vial; the preparer
+    signs ("performed") what :func:`signed_content` lists.
+    """
+    now = ctx.clock.now()
+    for vial, take, left in draws:
         ctx.db.add(
             PreparationDraw(
                 preparation_id=p.id,
                 vial_id=vial.id,
                 volume_ul=take,
                 remainder_discarded_ul=left,
-                thawed_at=vial.thawed_at,
+                thawed_at=vial.thawed_at or now,
             )
         )
+        from_status = vial.status
         vial.used_ul += take
         vial.discarded_ul += left
         vial.remaining_ul = 0
@@ -1196,7 +1222,7 @@ def prepare(*, ctx: Ctx, settings: Settings, session_id: int, data: PrepareIn) -
             "vial.use",
             vial=vial,
             preparation=p,
-            from_status=V.THAWED.value,
+            from_status=from_status,
             to_status=V.USED.value,
             volume_ul=take,
             detail={"remainder_discarded_ul": left, "label_code": p.label_code},
@@ -1210,7 +1236,7 @@ def prepare(*, ctx: Ctx, settings: Settings, session_id: int, data: PrepareIn) -
         record_version=p.version,
         content=signed_content(p),
         meaning="performed",
-        password=data.password,
+        password=password,
         patient_id=p.patient_id,
     )
     p.signature_id = signature.id
@@ -1416,23 +1442,7 @@ def receive_product_lot(*, ctx: Ctx, settings: Settings, data: ProductLotIn) -> 
     ctx.db.add(lot)
     ctx.db.flush()
     per_unit_ul = _ul(per_unit_ml)
-    for n in range(1, data.unit_count + 1):
-        ctx.db.add(
-            ProductVial(
-                lot_id=lot.id,
-                number=n,
-                code=f"{lot.lot_number}-U{n:03d}-{lot.id}",
-                status=V.IN_STOCK.value,
-                initial_ul=per_unit_ul,
-                remaining_ul=per_unit_ul,
-                used_ul=0,
-                discarded_ul=0,
-                thaw_count=0,
-                updated_at=now,
-                updated_by=who,
-            )
-        )
-    ctx.db.flush()
+    _add_vials(ctx, lot, data.unit_count, per_unit_ul, "U")
     _event(
         ctx,
         lot,
@@ -1636,57 +1646,9 @@ def prepare_product(
     )
     ctx.db.add(p)
     ctx.db.flush()
-    for vial, take in draws:
-        # a drug ampoule or inhaler is not frozen: it goes from stock to used when opened
-        left = vial.remaining_ul - take
-        ctx.db.add(
-            PreparationDraw(
-                preparation_id=p.id,
-                vial_id=vial.id,
-                volume_ul=take,
-                remainder_discarded_ul=left,
-                thawed_at=now,
-            )
-        )
-        vial.used_ul += take
-        vial.discarded_ul += left
-        vial.remaining_ul = 0
-        vial.status = V.USED.value
-        _touch(ctx, vial)
-        _event(
-            ctx,
-            lot,
-            "vial.use",
-            vial=vial,
-            preparation=p,
-            from_status=V.IN_STOCK.value,
-            to_status=V.USED.value,
-            volume_ul=take,
-            detail={"remainder_discarded_ul": left, "label_code": p.label_code},
-        )
-    ctx.db.flush()
-    signature = accounts.sign(
-        ctx=ctx,
-        settings=settings,
-        record_type=PREP_RECORD,
-        record_id=p.id,
-        record_version=p.version,
-        content=signed_content(p),
-        meaning="performed",
-        password=data.password,
-        patient_id=p.patient_id,
-    )
-    p.signature_id = signature.id
-    ctx.db.flush()
-    _audit(
-        ctx,
-        "preparation.prepare",
-        PREP_RECORD,
-        p,
-        patient_id=p.patient_id,
-        after=signed_content(p) | {"signature_id": signature.id},
-    )
-    return p
+    # a drug ampoule or inhaler is not frozen: it goes from stock to used when opened
+    opened = [(vial, take, vial.remaining_ul - take) for vial, take in draws]
+    return _draw_and_sign(ctx, settings, p, lot, opened, data.password)
 
 
 # --- the hand-over to inhalation ---------------------------------------------------------
