@@ -32,6 +32,7 @@ from exoneb.preparation.errors import (
     DoseNotPreparable,
     LotQuarantined,
     ReleaseRefused,
+    VerificationRefused,
     WrongProductForArm,
 )
 from exoneb.preparation.schemas import PlanIn, ProductLotIn, ProductPrepareIn, ProductReleaseIn
@@ -52,6 +53,8 @@ ARMS = (
     {"code": "SOC-NEB", "label": "Salbutamol 2.5 mg by nebulizer",
      "regimen": "standard-inhaled-care", "dose_amount": 2.5, "dose_unit": "mg",
      "fill_volume_ml": 3.0, "source": "mexvt"},
+    {"code": "CELLS", "label": "1.0 × 10^7 cells by nebulizer", "regimen": "stem-cell-inhalation",
+     "dose_amount": 1.0e7, "dose_unit": "cells", "fill_volume_ml": 3.0, "source": "mexvt"},
 )  # fmt: skip
 PATIENT_BREATH = {"tidal_volume_ml": 1500.0, "breaths_per_min": 4.0,
                   "inspiratory_fraction": 0.2, "breath_hold_s": 10.0}  # fmt: skip
@@ -233,3 +236,22 @@ def test_a_drug_lot_is_released_only_with_every_label_check(care: World) -> None
         (release, results), *_ = prep.releases_of(ctx=ctx, lot_id=lot_id)[::-1]
     assert [r.key for r in results] == ["label:batch", "label:expiry", "label:identity"]
     assert release.signature_id is not None
+
+
+def test_a_cell_arm_is_made_up_like_particles_and_hands_over_cells(care: World) -> None:
+    """1.0×10^7 cells at 5.0×10^6 cells/mL → 2.00 mL + 1.00 mL saline in a 3.0 mL fill."""
+    world = care
+    lot_id = _lot(world, "MSC-1", kind="cells", product_name="MSC suspension",
+                  strength_per_ml=5.0e6, strength_unit="cells", volume_per_unit_ml=2.0)  # fmt: skip
+    _release(world, lot_id)
+    session_id = _session(world, "CELLS", "CL-1")
+    _prepare(world, session_id, lot_id, "aerogen-solo", saline_lot_id=saline_lot(world, "NS-C"))
+    move(world, session_id, State.PREPARED)
+    with pytest.raises(VerificationRefused, match="prepared the dose cannot verify it"):
+        verify(world, session_id, role=Role.PHARMACIST)  # the preparer cannot verify
+    verify(world, session_id)
+    with world.action(Role.NURSE) as ctx:
+        dose = prep.verified_dose(ctx, session_id)
+    assert dose is not None
+    assert (dose.dose_amount, dose.dose_unit, dose.dose_particles) == (1.0e7, "cells", 0.0)
+    assert (dose.stock_volume_ml, dose.saline_volume_ml) == (2.0, 1.0)
