@@ -4,15 +4,16 @@ The monitoring page shows the due and overdue observations, the entry form,
 the alerts with acknowledge/resolve, the adverse-event form (with the CTCAE
 grade definitions of the chosen term), the holds, and the discharge
 checklist with its signature. The live chart reads a server-sent-event
-stream that polls the *stored* rows (observations and alerts), so what it
-shows is what every worker has stored; when an alert arrives it also reloads
-the alert panel. Times on forms are UTC, as everywhere in exoneb.
+stream of the *stored* rows (observations and alerts), so what it shows is
+what every worker has stored; on PostgreSQL a LISTEN/NOTIFY wakes the stream
+at the commit, on SQLite it polls (see :mod:`exoneb.monitoring.push`); when
+an alert arrives it also reloads the alert panel. Times on forms are UTC, as everywhere in exoneb.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from starlette.responses import Response, StreamingResponse
 
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
-from exoneb.monitoring import service
+from exoneb.monitoring import push, service
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     AdverseEventReportIn,
@@ -42,9 +43,12 @@ from exoneb.web.templating import render
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
 
-#: How often the live stream re-reads the stored rows, and for how long one stream lives
-#: (the browser's EventSource reconnects by itself, resuming from the last id).
+#: How often the live stream re-reads the stored rows on SQLite; on PostgreSQL a notification
+#: wakes it at once and the re-read after PG_FALLBACK_S only covers a missed notification.
+#: STREAM_LIFETIME_S: how long one stream lives (the browser's EventSource reconnects by
+#: itself, resuming from the last id).
 POLL_S = 1.0
+PG_FALLBACK_S = 5.0
 STREAM_LIFETIME_S = 300.0
 
 SLOT_LABELS = {"upcoming": "Upcoming", "due": "Due now", "overdue": "Overdue", "done": "Done"}
@@ -295,20 +299,35 @@ async def stream(
             )
 
     first = await run_in_threadpool(poll, last_id, None, True)  # 404/403 before the stream starts
+    database_url = auth.state.settings.database_url
+    interval_s = POLL_S if database_url.startswith("sqlite") else PG_FALLBACK_S
+
+    def chunks(update: service.LiveUpdate) -> list[str]:
+        out = []
+        if update.observations:
+            out.append(_event("observations", update.observations, update.last_id))
+        if update.alerts:
+            out.append(_event("alerts", update.alerts))
+        return out
 
     async def events() -> AsyncIterator[str]:
-        update, waited = first, 0.0
-        yield _event("baseline", update.baseline)
-        while True:
-            if update.observations:
-                yield _event("observations", update.observations, update.last_id)
-            if update.alerts:
-                yield _event("alerts", update.alerts)
-            if once or waited >= STREAM_LIFETIME_S or await request.is_disconnected():
-                return
-            await asyncio.sleep(POLL_S)
-            waited += POLL_S
-            update = await run_in_threadpool(poll, update.last_id, update.since)
+        yield _event("baseline", first.baseline)
+        for chunk in chunks(first):
+            yield chunk
+        if once:
+            return
+        ends_at = time.monotonic() + STREAM_LIFETIME_S
+        async with push.waker(database_url, session_id) as waker:
+            # Listening now: re-read once, so a row stored before LISTEN took effect is not late.
+            update, reason = first, "listening"
+            while True:
+                update = await run_in_threadpool(poll, update.last_id, update.since)
+                yield f": woke by {reason}\n\n"  # an SSE comment: browsers ignore it, tests read it
+                for chunk in chunks(update):
+                    yield chunk
+                if time.monotonic() >= ends_at or await request.is_disconnected():
+                    return
+                reason = await waker.wait(interval_s)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)

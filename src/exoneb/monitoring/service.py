@@ -7,7 +7,9 @@ caller's transaction (``ctx.db``):
 * every stored observation is followed, in the same transaction, by an
   evaluation of the protocol's alert rules over the session's stored series;
   an alert is therefore *stored before it is shown*, and every screen (on any
-  worker) learns of it by reading the table;
+  worker) learns of it by reading the table — on PostgreSQL the same
+  transaction also announces it (``pg_notify``, delivered only at the commit,
+  :mod:`exoneb.monitoring.push`) to wake the live charts at once;
 * recording or changing an adverse event, and an airway reading, re-evaluate
   the stopping rules, which hold the patient's course and, where the protocol
   says so, pause the cohort;
@@ -45,7 +47,7 @@ from exoneb.core.clock import as_utc
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
-from exoneb.monitoring import rules
+from exoneb.monitoring import push, rules
 from exoneb.monitoring.hl7 import ErrorCode
 from exoneb.monitoring.models import (
     AdverseEventRecord,
@@ -414,6 +416,7 @@ def evaluate_alerts(
                    "protocol": f"{session.protocol_id} {session.protocol_version}"},
         )  # fmt: skip
     ctx.db.flush()
+    push.announce(ctx, session.id)  # new observations are stored: wake the live charts
     return raised
 
 
@@ -456,6 +459,7 @@ def acknowledge_alert(*, ctx: Ctx, alert_id: int, data: AlertAckIn) -> AlertReco
         entity_version=row.version, patient_id=row.patient_id, before={"status": OPEN},
         after={"status": ACKNOWLEDGED}, reason=row.acknowledge_note,
     )  # fmt: skip
+    push.announce(ctx, row.session_id)
     return row
 
 
@@ -482,6 +486,7 @@ def resolve_alert(*, ctx: Ctx, alert_id: int, data: AlertResolveIn) -> AlertReco
         entity_version=row.version, patient_id=row.patient_id, before={"status": before},
         after={"status": RESOLVED}, reason=row.resolution_note,
     )  # fmt: skip
+    push.announce(ctx, row.session_id)
     return row
 
 
