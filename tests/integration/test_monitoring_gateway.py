@@ -32,10 +32,12 @@ def running_gateway(world: World) -> Iterator[int]:
         world.factory, world.settings, world.actor(Role.NURSE), world.clock
     )
     gateway = MllpGateway(handle, keep, host="127.0.0.1", port=0)
+    # The loop runs only in its own thread: the main thread may already have one
+    # running (Playwright's sync API keeps one alive once a browser test has run).
     loop = asyncio.new_event_loop()
-    port = loop.run_until_complete(gateway.start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
+    port = asyncio.run_coroutine_threadsafe(gateway.start(), loop).result(timeout=10)
     try:
         yield port
     finally:

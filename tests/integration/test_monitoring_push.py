@@ -9,7 +9,6 @@ than any test, so "notify" can only come from the notification.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.schemas import AlertAckIn, ObservationIn
 
 from ..e2e.conftest import serve_in_thread
+from .asyncio_thread import run_async
 from .conftest import PASSWORD, World
 from .monitoring_world import monitored_session
 from .webclient import app_for
@@ -65,7 +65,7 @@ def test_commit_wakes_the_sessions_stream_and_a_rollback_does_not(world: World) 
             reasons.append(await waker.wait(LONG_S if _postgres(world) else SHORT_S))
         return reasons
 
-    reasons = asyncio.run(scenario())
+    reasons = run_async(scenario())
     if _postgres(world):
         assert reasons == [push.POLLED, push.POLLED, push.NOTIFIED]
     else:
@@ -90,7 +90,7 @@ def test_alert_handling_is_announced(world: World) -> None:
                 monitoring.acknowledge_alert(ctx=ctx, alert_id=alert_id, data=ack)
             return await waker.wait(LONG_S)
 
-    assert asyncio.run(scenario()) == push.NOTIFIED
+    assert run_async(scenario()) == push.NOTIFIED
 
 
 def _listeners(world: World) -> int:
