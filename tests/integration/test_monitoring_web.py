@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from exoneb.accounts.permissions import Role
+from exoneb.monitoring import service
 
 from .conftest import PASSWORD, World
-from .monitoring_world import monitored_session
+from .monitoring_world import hl7_message, monitored_session
 from .webclient import Staff, app_for, login
 
 
@@ -117,3 +118,33 @@ def test_live_stream_sends_stored_observations_and_alerts(world: World) -> None:
         headers={"Last-Event-ID": str(events["observations"][-1]["id"])},
     )
     assert "event: observations" not in later.text  # resumes after the last one seen
+
+
+def test_hl7_inbox_page_lists_kept_messages_and_reviews_them(world: World) -> None:
+    monitored_session(world)
+    with world.action(Role.NURSE) as ctx:
+        settings = world.settings
+        service.receive_hl7(ctx=ctx, settings=settings, raw=b"this is not HL7", peer="bed 4")
+        unknown = service.receive_hl7(
+            ctx=ctx,
+            settings=settings,
+            raw=hl7_message("NOPE-9", world.clock.now(), control_id="MSG2"),
+        )
+    nurse = login(app_for(world), world, Role.NURSE)
+    overview: Any = nurse.client.get("/monitoring")
+    assert 'href="/monitoring/hl7"' in overview.text
+    page: Any = nurse.client.get("/monitoring/hl7")
+    assert page.status_code == 200
+    assert "this is not HL7" in page.text
+    assert "MSA|AE|MSG2" in page.text
+    assert "unknown_patient" in page.text
+    url = f"/monitoring/hl7/{unknown.message_id}/review"
+    empty = _form(nurse, url, {"note": "  "})
+    assert empty.status_code == 422
+    assert "Say what was done" in empty.text
+    done = _form(nurse, url, {"note": "monitor on the wrong bed"})
+    assert done.status_code == 303
+    after: Any = nurse.client.get("/monitoring/hl7")
+    assert "MSA|AE|MSG2" not in after.text  # no longer waiting
+    everything: Any = nurse.client.get("/monitoring/hl7?all=1")
+    assert "Reviewed by Nurse One: monitor on the wrong bed" in everything.text

@@ -331,3 +331,43 @@ async def stream(
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+HL7_INBOX_URL = "/monitoring/hl7"
+
+
+def _inbox(
+    request: Request, auth: Auth, show_all: bool, errors: Mapping[str, str] | None = None,
+    status_code: int = 200, failed_id: int | None = None,
+) -> Response:  # fmt: skip
+    with auth.action() as ctx:
+        rows = [service.hl7_view(r) for r in service.hl7_inbox(ctx=ctx, pending_only=not show_all)]
+    context = {
+        "messages": rows,
+        "show_all": show_all,
+        "errors": errors or {},
+        "failed_id": failed_id,
+    }
+    response = render(request, "monitoring/hl7_inbox.html", context, auth=auth)
+    response.status_code = status_code
+    return response
+
+
+@router.get(HL7_INBOX_URL)
+def hl7_inbox(request: Request, auth: AuthDep, all: bool = False) -> Response:
+    """The HL7 inbox: messages kept for review (or all), their parse/match status and ACK."""
+    return _inbox(request, auth, all)
+
+
+@router.post(HL7_INBOX_URL + "/{message_id}/review")
+def hl7_review(request: Request, message_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Mark a kept message as reviewed, saying what was done (your name is recorded)."""
+
+    def run() -> None:
+        with auth.action() as ctx:
+            service.review_hl7(ctx=ctx, message_id=message_id, note=form.get("note", ""))
+
+    return act_or_show_again(
+        run, done_url=HL7_INBOX_URL,
+        again=lambda errors, code: _inbox(request, auth, False, errors, code, message_id),
+    )  # fmt: skip
