@@ -199,3 +199,10 @@ def test_six_minute_walk_from_the_page(world: World) -> None:
     )
     assert bad_borg.status_code == 422
     assert 'id="e-walk.borg_after"' in bad_borg.text
+    no_flow = _form(
+        nurse,
+        f"{url}/scales",
+        {"version": _version(page), "walk.distance_m": "400", "walk.oxygen_source": "flow"},
+    )
+    assert no_flow.status_code == 422
+    assert 'id="e-walk.oxygen_flow_l_min"' in no_flow.text  # beside the walk's own input

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,11 +18,14 @@ from exoneb.assessment import service as assessment
 from exoneb.assessment.schemas import SignIn
 from exoneb.core.audit import AuditEvent
 from exoneb.core.errors import InvalidInput, PermissionDenied
+from exoneb.patients import service as patients
+from exoneb.patients.schemas import ConsentCreate
 from exoneb.reports import fhir, pdf, plots, service, tables
 from exoneb.reports.document import NOT_RECORDED, fingerprint, plot_values
 from exoneb.reports.fhir_checks import check_bundle
 
 from .conftest import PASSWORD, World
+from .factories import patient_data
 from .test_assessment_service import decided
 
 
@@ -299,3 +303,25 @@ def test_own_checks_catch_a_wrong_code_unit_binding_or_reference(world: World) -
     assert any("'finalised' is not in the required value set" in m for m in problems(bad_status))
     assert any("may not point at a Encounter" in m for m in problems(wrong_target))
     assert any("does not resolve" in m for m in problems(dangling))
+
+
+def test_fhir_consent_names_the_leaflet_the_patient_was_given(world: World) -> None:
+    with world.action(Role.PHYSICIAN) as ctx:
+        patient = patients.create_patient(ctx=ctx, data=patient_data("MRN-L"))
+        patients.record_consent(
+            ctx=ctx,
+            patient_id=patient.id,
+            settings=world.settings,
+            data=ConsentCreate(
+                document_version="ICF 1.0", consent_date=date(2026, 1, 2), leaflet_language="en"
+            ),
+        )
+        sha = ctx.db.execute(
+            text("SELECT leaflet_sha256 FROM consent WHERE patient_id = :p"), {"p": patient.id}
+        ).scalar_one()
+    bundle = _bundle(world, patient_id=patient.id)
+    assert fhir.validate(bundle) == []
+    (consent,) = _resources(bundle, "Consent")
+    source = consent["sourceAttachment"]
+    assert source["language"] == "en"
+    assert sha in source["title"] and "leaflet version" in source["title"]

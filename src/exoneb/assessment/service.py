@@ -352,17 +352,20 @@ def _value(value: rules.ScoredValue | None) -> tuple[float | None, float | None]
     return (None, None) if value is None else (float(value.measured), float(value.z))
 
 
-def _oxygen(source: str | None, flow: float | None, fio2: float | None) -> Any:
+def _oxygen(
+    source: str | None, flow: float | None, fio2: float | None, prefix: str = ""
+) -> Any:
+    """The inspired oxygen of a reading; ``prefix`` names the form group (``walk.``)."""
     if source is None:
         return None
     if source == "room_air":
         return rules.InspiredOxygen.room_air()
     if source == "flow":
         if flow is None:
-            raise InvalidInput("Enter the oxygen flow in L/min.", field="oxygen_flow_l_min")
+            raise InvalidInput("Enter the oxygen flow in L/min.", field=f"{prefix}oxygen_flow_l_min")
         return rules.InspiredOxygen.flow(flow)
     if fio2 is None:
-        raise InvalidInput("Enter the inspired oxygen fraction (FiO2).", field="fio2")
+        raise InvalidInput("Enter the inspired oxygen fraction (FiO2).", field=f"{prefix}fio2")
     return rules.InspiredOxygen.fraction(fio2)
 
 
@@ -422,7 +425,7 @@ def record_scales(*, ctx: Ctx, session_id: int, data: ScalesIn) -> ScalesEntry:
     if data.walk is not None:
         w = data.walk
         try:  # the walk's fields are named walk.<field> on forms and in the API
-            oxygen = _oxygen(w.oxygen_source, w.oxygen_flow_l_min, None)
+            oxygen = _oxygen(w.oxygen_source, w.oxygen_flow_l_min, None, "walk.")
             walk = rules.score_six_minute_walk(
                 distance_m=w.distance_m, inspired_oxygen=oxygen, sex=rules.Sex.parse(patient.sex),
                 age_years=rules.age_years(patient.birth_date, _today(ctx)),

@@ -197,9 +197,26 @@ def add_consents(ctx: Ctx, b: BundleBuilder, p: Patient, patient_url: str) -> No
             "dateTime": c.consent_date.isoformat(),
             "performer": [ref(patient_url)],
             "policyRule": {"text": f"Informed consent document {c.document_version}"},
+            **_leaflet_source(c),
         })  # fmt: skip
         for sig, _ in patients.consent_signatures(ctx=ctx, consent=c):
             add_provenance(b, sig, [url])
+
+
+def _leaflet_source(c: Any) -> dict[str, Any]:
+    """The patient leaflet the consent was based on, as ``Consent.sourceAttachment``.
+
+    R4's ``Attachment.hash`` is defined as SHA-1, so the leaflet's SHA-256 (what the
+    consent signature covers) goes in the title rather than in a mislabelled hash.
+    """
+    if not c.leaflet_version:
+        return {}
+    return {"sourceAttachment": {
+        "contentType": "text/markdown",
+        "language": c.leaflet_language,
+        "title": f"Patient information leaflet version {c.leaflet_version} "
+                 f"({c.leaflet_language}), SHA-256 {c.leaflet_sha256}",
+    }}  # fmt: skip
 
 
 def add_provenance(b: BundleBuilder, sig: Signature, targets: Sequence[str]) -> str:
