@@ -11,4 +11,7 @@ EXONEB_TEST_POSTGRES_URL=$("$here/scripts/postgres.sh" start "$pgdir")
 export EXONEB_TEST_POSTGRES_URL
 export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}
 cd "$here"
-"$py" -m pytest -p no:cacheprovider -q "$@"
+# One worker per core (EXONEB_TEST_WORKERS=0 runs in-process, e.g. for a debugger).
+# Whole files go to one worker, so module-scoped fixtures are built once.
+workers=${EXONEB_TEST_WORKERS:-auto}
+"$py" -m pytest -p no:cacheprovider -q -n "$workers" --dist loadfile "$@"

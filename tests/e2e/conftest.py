@@ -54,10 +54,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # A readiness wait, not a speed check: generous, because the suite runs one worker
+    # per core and a loaded machine can take a while to import and migrate.
+    deadline = time.monotonic() + 120
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
                 if response.status == 200:
                     break
         except OSError:
