@@ -324,4 +324,5 @@ def test_fhir_consent_names_the_leaflet_the_patient_was_given(world: World) -> N
     (consent,) = _resources(bundle, "Consent")
     source = consent["sourceAttachment"]
     assert source["language"] == "en"
-    assert sha in source["title"] and "leaflet version" in source["title"]
+    assert sha in source["title"]
+    assert "leaflet version" in source["title"]

@@ -362,7 +362,8 @@ def _oxygen(
         return rules.InspiredOxygen.room_air()
     if source == "flow":
         if flow is None:
-            raise InvalidInput("Enter the oxygen flow in L/min.", field=f"{prefix}oxygen_flow_l_min")
+            message = "Enter the oxygen flow in L/min."
+            raise InvalidInput(message, field=f"{prefix}oxygen_flow_l_min")
         return rules.InspiredOxygen.flow(flow)
     if fio2 is None:
         raise InvalidInput("Enter the inspired oxygen fraction (FiO2).", field=f"{prefix}fio2")
