@@ -352,9 +352,7 @@ def _value(value: rules.ScoredValue | None) -> tuple[float | None, float | None]
     return (None, None) if value is None else (float(value.measured), float(value.z))
 
 
-def _oxygen(
-    source: str | None, flow: float | None, fio2: float | None, prefix: str = ""
-) -> Any:
+def _oxygen(source: str | None, flow: float | None, fio2: float | None, prefix: str = "") -> Any:
     """The inspired oxygen of a reading; ``prefix`` names the form group (``walk.``)."""
     if source is None:
         return None
