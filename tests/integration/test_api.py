@@ -36,7 +36,7 @@ def _ready(staff: Staff) -> tuple[int, int]:
         {"document_version": "ICF 1.0", "consent_date": "2026-01-05"},
     )
     enrolment = _json(staff.post(f"/api/v1/patients/{pid}/enrolments", {
-        "protocol_id": "demo-exo-01", "arm_code": "DL2", "authorisation_kind": "CTA",
+        "protocol_id": "demo-exo-01", "arm_code": "DL1", "authorisation_kind": "CTA",
         "authorisation_number": "CTA-2026-1", "ethics_approval": "REC-1"}))  # fmt: skip
     return pid, enrolment["id"]
 

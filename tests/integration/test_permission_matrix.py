@@ -27,7 +27,9 @@ from exoneb.core.context import Ctx
 from exoneb.core.errors import PermissionDenied, RuleViolation
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import DeviceIn, Versioned
+from exoneb.monitoring import escalation_service as escalation
 from exoneb.monitoring import service as monitoring
+from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     AdverseEventReportIn,
@@ -305,6 +307,12 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
         ctx=ctx, settings=w.settings, session_id=p["session_id"], data=DischargeIn(
             walks_unaided=True, instructions_given=True, follow_up_scheduled=True,
             follow_up_at=w.clock.now() + timedelta(days=1), password=PASSWORD)),
+    Action.ESCALATION_DECIDE: lambda ctx, w, p: escalation.decide(
+        ctx=ctx, settings=w.settings, protocol_id="demo-exo-01", data=EscalationDecisionIn(
+            level="DL1", decision="expand", reason="matrix run: the DMC asked for 3 more",
+            decisions_seen=len(escalation.escalation(ctx=ctx, settings=w.settings,
+                                                     protocol_id="demo-exo-01").decisions),
+            password=PASSWORD)),
 }  # fmt: skip
 
 
@@ -391,6 +399,7 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.ADVERSE_EVENT_REPORT: ("adverse_event.report",),
     Action.COURSE_HOLD: ("course.hold",),
     Action.SESSION_DISCHARGE: ("record.sign", "session.discharge", "session.transition"),
+    Action.ESCALATION_DECIDE: ("record.sign", "escalation.decide"),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 

@@ -72,6 +72,7 @@ class Action(StrEnum):
     ADVERSE_EVENT_REPORT = "adverse_event.report"
     COURSE_HOLD = "course.hold"
     SESSION_DISCHARGE = "session.discharge"
+    ESCALATION_DECIDE = "escalation.decide"  # the signed dose-escalation decision
     # reports and export
     REPORT_READ = "report.read"
     DATA_EXPORT = "data.export"
@@ -121,6 +122,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.ADVERSE_EVENT_REPORT: frozenset({_P, _C}),
     Action.COURSE_HOLD: frozenset({_P, _C}),
     Action.SESSION_DISCHARGE: frozenset({_P, _N}),
+    Action.ESCALATION_DECIDE: frozenset({_P}),  # a medical decision: the investigator signs
     Action.REPORT_READ: frozenset({_P, _N, _L, _C, _U}),
     Action.DATA_EXPORT: frozenset({_C, _U}),
 }

@@ -23,7 +23,6 @@ from exoneb.monitoring.schemas import (
     ChecklistOut,
     DischargeIn,
     DischargeOut,
-    EscalationOut,
     Hl7MessageOut,
     Hl7ReviewIn,
     HoldIn,
@@ -205,13 +204,3 @@ def review(message_id: int, data: Hl7ReviewIn, auth: AuthDep) -> Hl7MessageOut:
     with auth.action() as ctx:
         row = service.review_hl7(ctx=ctx, message_id=message_id, note=data.note)
         return Hl7MessageOut.model_validate(service.hl7_view(row))
-
-
-@router.get("/protocols/{protocol_id}/escalation", response_model=EscalationOut)
-def escalation(protocol_id: str, auth: AuthDep) -> EscalationOut:
-    """The 3+3 dose-escalation table and recommendation (decision support)."""
-    with auth.action() as ctx:
-        view = service.escalation_view(
-            ctx=ctx, settings=auth.state.settings, protocol_id=protocol_id
-        )
-        return EscalationOut.model_validate(view)

@@ -180,26 +180,6 @@ class Hl7ReviewIn(_In):
     note: str = Field(min_length=1, max_length=2000)
 
 
-class EscalationLevelOut(BaseModel):
-    """One dose level of the 3+3 table."""
-
-    level: int
-    treated: int
-    dlts: int
-
-
-class EscalationOut(BaseModel):
-    """The 3+3 table and its recommendation (decision support for the coordinator)."""
-
-    protocol_id: str
-    levels: list[EscalationLevelOut]
-    action: str | None
-    next_level: int | None
-    mtd_level: int | None
-    reason: str | None
-    source: str | None
-
-
 class AlertAckIn(_In):
     """Acknowledge an alert: the version loaded (informative) and an optional note."""
 

@@ -831,50 +831,6 @@ def lift_hold(*, ctx: Ctx, hold_id: int, data: HoldLiftIn) -> CourseHold:
     return hold
 
 
-def escalation_table(
-    *, ctx: Ctx, settings: Settings, protocol_id: str
-) -> tuple[list[rules.CohortLevel], rules.EscalationRecommendation | None]:
-    """The 3+3 table of a dose-escalation protocol: subjects and DLTs per level, and the advice.
-
-    A subject counts at a level once one of their sessions in that arm reached
-    monitoring; a DLT is a DLT-candidate hold from the stopping rules (the
-    coordinator confirms it; the recommendation is decision support).
-    """
-    authorize(ctx=ctx, action=Action.PATIENT_READ)
-    protocol = registry.get(settings.protocols_dir, protocol_id)
-    if protocol is None:
-        raise NotFound(f"No protocol {protocol_id!r}.")
-    levels = dict(protocol.escalation_levels())
-    if not levels:
-        return [], None
-    dosed: dict[str, set[int]] = {arm: set() for arm in levels}
-    for s in ctx.db.scalars(
-        select(TherapySession).where(
-            TherapySession.protocol_id == protocol_id,
-            TherapySession.state.in_([State.MONITORING.value, State.DISCHARGED.value]),
-        )
-    ):
-        if s.arm_code in dosed:
-            dosed[s.arm_code].add(s.patient_id)
-    dlts: dict[str, set[int]] = {arm: set() for arm in levels}
-    for h in ctx.db.scalars(
-        select(CourseHold).where(
-            CourseHold.protocol_id == protocol_id, CourseHold.scope == "patient",
-            CourseHold.dlt_candidate.is_(True),
-        )
-    ):  # fmt: skip
-        if h.arm_code in dlts and h.patient_id is not None:
-            dlts[h.arm_code].add(h.patient_id)
-    table = [
-        rules.CohortLevel(level=number, treated=len(dosed[arm]), dlts=len(dlts[arm] & dosed[arm]))
-        for arm, number in sorted(levels.items(), key=lambda kv: kv[1])
-    ]
-    try:
-        return table, rules.recommend_3plus3(table)
-    except ValueError:
-        return table, None
-
-
 # --- schedule and discharge --------------------------------------------------------------
 
 
@@ -1390,20 +1346,6 @@ def hl7_view(row: Hl7Message) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names} | {
         "raw_text": text(row.raw),
         "ack_text": text(row.ack_raw),
-    }
-
-
-def escalation_view(*, ctx: Ctx, settings: Settings, protocol_id: str) -> dict[str, Any]:
-    """:func:`escalation_table` as plain data (API and page)."""
-    table, rec = escalation_table(ctx=ctx, settings=settings, protocol_id=protocol_id)
-    return {
-        "protocol_id": protocol_id,
-        "levels": [{"level": c.level, "treated": c.treated, "dlts": c.dlts} for c in table],
-        "action": None if rec is None else rec.action.value,
-        "next_level": None if rec is None else rec.level,
-        "mtd_level": None if rec is None else rec.mtd_level,
-        "reason": None if rec is None else rec.reason,
-        "source": None if rec is None else rec.source,
     }
 
 

@@ -23,6 +23,7 @@ from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.core.errors import DuplicateRecord, InvalidInput, NotFound, RuleViolation, StaleEdit
 from exoneb.information import service as information
+from exoneb.monitoring import escalation_gate
 from exoneb.patients.models import Consent, Enrolment, Patient, PrescribedCare
 from exoneb.patients.schemas import (
     CareCreate,
@@ -467,6 +468,9 @@ def enrol(*, ctx: Ctx, settings: Settings, patient_id: int, data: EnrolmentCreat
         raise InvalidInput(
             f"Choose a dose level or arm of this protocol: {codes}.", field="arm_code"
         )
+    closed = escalation_gate.gate_message(ctx.db, protocol, data.arm_code)
+    if closed is not None:
+        raise RuleViolation(closed)
     if data.authorisation_valid_until and data.authorisation_valid_until < ctx.clock.now().date():
         raise InvalidInput(
             "This authorisation has already expired.", field="authorisation_valid_until"

@@ -430,6 +430,15 @@ class EscalationSection(_Section):
     design: Literal["3+3"]
     levels: tuple[str, ...] = Field(min_length=1)
     source: _Source
+    gate_enrolment: Cited[bool] | None = Field(
+        default=None,
+        description="Enrol only at the levels the signed escalation decisions opened "
+        "(default: not gated).",
+    )
+
+    def gates_enrolment(self) -> bool:
+        """Does enrolment at a dose level wait for the escalation decisions to open it?"""
+        return self.gate_enrolment is not None and self.gate_enrolment.value
 
     def level_numbers(self) -> Mapping[str, int]:
         """Arm code → 3+3 level number (1 = lowest)."""

@@ -24,6 +24,7 @@ from exoneb.core.clock import as_utc
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.inhalation import service as inhalation
+from exoneb.monitoring import escalation_service as escalation
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.rules import TERMS, CtcaeTerm
 from exoneb.reports import fhir, safety, session_report, tables
@@ -258,20 +259,33 @@ def escalation_section(ctx: Ctx, settings: Settings, protocol: Any,
                        found: Sequence[TherapySession]) -> Section:  # fmt: skip
     """The 3+3 dose-escalation table and its recommendation (decision support)."""
     del found
-    view = monitoring.escalation_view(ctx=ctx, settings=settings, protocol_id=protocol.id)
+    view = escalation.escalation_view(ctx=ctx, settings=settings, protocol_id=protocol.id)
     title = dict(safety.SAFETY_KEYS)["escalation"]
     if not view["levels"]:
         return not_recorded("escalation", title, "This protocol has no dose-escalation section.")
-    rows = tuple((lv["level"], lv["treated"], lv["dlts"]) for lv in view["levels"])
+    rows = tuple((lv["level"], lv["treated"], lv["evaluable"], lv["dlts"])
+                 for lv in view["levels"])  # fmt: skip
+    decisions = tuple((d["sequence"], d["arm_code"], d["decision_label"], d["reason"] or "",
+                       "yes" if d["follows_recommendation"] else "no", d["signed_by"] or "",
+                       utc_text(d["signed_at"]) if d["signed_at"] else "")
+                      for d in view["decisions"])  # fmt: skip
     return Section(
         key="escalation", title=title, recorded=True,
         items=(Item("Recommendation", view["action"]), Item("Next level", view["next_level"]),
                Item("Maximum tolerated dose level", view["mtd_level"]),
-               Item("Reason", view["reason"]), Item("Source", view["source"])),
+               Item("Reason", view["reason"]), Item("Source", view["source"]),
+               Item("Open for enrolment", ", ".join(view["open_levels"]) or "none"),
+               Item("Decision page", f"/protocols/{protocol.id}/escalation")),
         tables=(Table("Subjects and dose-limiting toxicities per level",
-                      (Column("Level"), Column("Subjects treated"), Column("DLTs")), rows),),
-        notes=("The recommendation is decision support for the safety review; the "
-               "coordinator confirms each DLT.",),
+                      (Column("Level"), Column("Subjects treated"),
+                       Column("Evaluable for DLT"), Column("DLTs")), rows),
+                Table("Signed escalation decisions",
+                      (Column("#"), Column("At level"), Column("Decision"), Column("Reason"),
+                       Column("Follows the recommendation"), Column("Signed by"),
+                       Column("Signed (UTC)")), decisions)),
+        notes=("The recommendation is decision support for the safety review (counted on the "
+               "subjects evaluable for DLT); the DMC and the protocol decide, and a physician "
+               "signs each decision on the dose-escalation page.",),
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ def routers() -> list[tuple[str, APIRouter]]:
     from exoneb.inhalation import api as inhalation_api
     from exoneb.inhalation import pages as inhalation_pages
     from exoneb.monitoring import api as monitoring_api
+    from exoneb.monitoring import escalation_api, escalation_pages
     from exoneb.monitoring import pages as monitoring_pages
     from exoneb.patients import api as patients_api
     from exoneb.patients import pages as patients_pages
@@ -57,6 +58,8 @@ def routers() -> list[tuple[str, APIRouter]]:
     api.append(preparation_api)
     pages.append(preparation_pages)
     pages += [monitoring_pages]
+    api.append(escalation_api)
+    pages.append(escalation_pages)
     return [("/api/v1", m.router) for m in api] + [("", m.router) for m in pages]
 
 

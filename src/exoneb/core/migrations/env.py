@@ -13,6 +13,7 @@ import exoneb.accounts.models
 import exoneb.assessment.models
 import exoneb.core.audit
 import exoneb.inhalation.models
+import exoneb.monitoring.escalation_models
 import exoneb.monitoring.models
 import exoneb.patients.models
 import exoneb.preparation.models

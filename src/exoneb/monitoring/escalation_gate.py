@@ -1,0 +1,78 @@
+"""Which dose levels are open for enrolment: the signed decisions, replayed.
+
+Kept apart from :mod:`exoneb.monitoring.escalation_service` so that the
+enrolment service (:mod:`exoneb.patients.service`, a lower layer that the
+monitoring service itself imports) can ask without an import cycle: this
+module reads only the decisions table and applies the pure rules of
+:mod:`exoneb.monitoring.escalation_decisions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from exoneb.monitoring.escalation_decisions import (
+    Decision,
+    DecisionStep,
+    EscalationState,
+    replay,
+)
+from exoneb.monitoring.escalation_models import EscalationDecision
+from exoneb.protocols.schema import ProtocolFile
+
+__all__ = ["decisions_of", "gate_message", "state_of", "step_of"]
+
+
+def decisions_of(db: DbSession, protocol_id: str) -> Sequence[EscalationDecision]:
+    """The protocol's decisions in the order they were taken."""
+    return db.scalars(
+        select(EscalationDecision)
+        .where(EscalationDecision.protocol_id == protocol_id)
+        .order_by(EscalationDecision.sequence)
+    ).all()
+
+
+def step_of(row: EscalationDecision) -> DecisionStep:
+    """A stored decision as the pure layer's step."""
+    return DecisionStep(Decision(row.decision), row.level_number, row.mtd_level)
+
+
+def state_of(db: DbSession, protocol: ProtocolFile) -> EscalationState:
+    """Where the protocol's escalation stands (level 1 open before any decision)."""
+    levels = protocol.escalation_levels()
+    return replay([step_of(r) for r in decisions_of(db, protocol.id)], top=len(levels))
+
+
+def gate_message(db: DbSession, protocol: ProtocolFile, arm_code: str) -> str | None:
+    """Why enrolment at ``arm_code`` is refused now, or ``None`` when it may go ahead.
+
+    Only dose levels of a protocol whose ``escalation.gate_enrolment`` is on are
+    gated; other arms (e.g. a placebo or comparator arm) never are.
+    """
+    section = protocol.escalation
+    if section is None or not section.gates_enrolment() or arm_code not in section.levels:
+        return None
+    state = state_of(db, protocol)
+    number = section.level_numbers()[arm_code]
+    if number in state.open_levels:
+        return None
+    codes = {n: code for code, n in section.level_numbers().items()}
+    if state.closed:
+        why = (
+            "was stopped"
+            if state.stopped
+            else f"is complete (MTD declared at {codes.get(state.mtd_level or 0, '?')})"
+        )
+        return (
+            f"Dose level {arm_code} is not open for enrolment: the escalation of protocol "
+            f"{protocol.id} {why}, so no dose level is open (escalation.gate_enrolment)."
+        )
+    opened = ", ".join(codes[n] for n in state.open_levels)
+    return (
+        f"Dose level {arm_code} is not open for enrolment. Open now: {opened} — levels open "
+        f"only by a signed escalation decision (protocol {protocol.id}, "
+        "escalation.gate_enrolment)."
+    )
