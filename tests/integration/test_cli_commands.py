@@ -83,3 +83,59 @@ def test_demo_seeds_once_and_prints_logins(cli: CliRunner, db_url: str) -> None:
     verify = cli.invoke(app, ["audit", "verify"])
     assert verify.exit_code == 0
     assert "hash chain intact" in verify.output
+
+
+def test_demo_sessions_reach_monitoring_and_their_reports_build(
+    cli: CliRunner, db_url: str
+) -> None:
+    """Steps 1–4 for real: three DL1 subjects discharged (3+3: escalate), one in monitoring
+    with an open SpO2 alert; every timestamp in the past; the reports build."""
+    from datetime import UTC, datetime
+
+    from exoneb.accounts import service as accounts
+    from exoneb.core import transaction
+    from exoneb.core.clock import SystemClock
+    from exoneb.monitoring import escalation_service
+    from exoneb.monitoring import service as monitoring
+    from exoneb.reports import pdf
+    from exoneb.reports import service as reports
+    from exoneb.sessions.models import TherapySession
+
+    seeded = cli.invoke(app, ["demo", "--if-empty"])
+    assert seeded.exit_code == 0, seeded.output
+    now = datetime.now(UTC)
+    settings = get_settings()
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as db:
+            user = db.scalars(select(User).where(User.username == "dr.demo")).one()
+            states = dict(db.execute(select(TherapySession.id, TherapySession.state)).all())
+            latest = db.scalar(select(func.max(AuditEvent.occurred_at)))
+        assert sorted(states.values()) == ["discharged"] * 3 + ["monitoring", "planned"]
+        assert latest is not None
+        assert latest.replace(tzinfo=UTC) <= now
+        with transaction.action(factory, actor=accounts.actor_for(user),
+                                clock=SystemClock()) as ctx:  # fmt: skip
+            e = escalation_service.escalation(ctx=ctx, settings=settings,
+                                              protocol_id="demo-exo-01")  # fmt: skip
+            assert (e.levels[0].treated, e.levels[0].evaluable, e.levels[0].dlts) == (4, 3, 0)
+            assert e.recommendation is not None
+            assert e.recommendation.action.value == "escalate"
+            monitored = next(s for s, state in states.items() if state == "monitoring")
+            assert {a.rule_id for a in monitoring.alerts_of(ctx=ctx, session_id=monitored)
+                    if a.status == "open"} >= {"spo2_low"}  # fmt: skip
+            first = min(s for s, state in states.items() if state == "discharged")
+            issued = reports.session_report(ctx=ctx, settings=settings, session_id=first)
+            for key in ("assessment", "preparation", "inhalation", "monitoring"):
+                assert issued.report.section(key).recorded, key
+            assert (
+                pdf.render(issued.report, digest=issued.digest, issue=issued.issue)[:4] == b"%PDF"
+            )
+            safety = reports.protocol_safety(ctx=ctx, settings=settings,
+                                             protocol_id="demo-exo-01")  # fmt: skip
+            assert safety.report.section("escalation").recorded
+    finally:
+        engine.dispose()
+    verify = cli.invoke(app, ["audit", "verify"])
+    assert "hash chain intact" in verify.output

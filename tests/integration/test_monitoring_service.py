@@ -457,15 +457,3 @@ def test_hl7_messages_are_matched_kept_and_acknowledged(world: World) -> None:
         )
         assert (done.review_status, done.reviewed_by) == ("reviewed", "Nurse One")
         assert [m.id for m in monitoring.hl7_inbox(ctx=ctx)] == [bad.message_id]
-
-
-def test_demo_seed_fills_observed_sessions_only(world: World) -> None:
-    from exoneb.monitoring import demo
-
-    session_id, _ = monitored_session(world)
-    world.clock.advance(timedelta(minutes=20))
-    with world.action(Role.NURSE) as ctx:
-        assert demo.seed(ctx, world.settings) == 1
-        assert demo.seed(ctx, world.settings) == 0  # already seeded
-    rules = {a.rule_id for a in alerts(world, session_id)}
-    assert "spo2_low" in rules  # the 40-second dip below 90 % is sustained ≥ 30 s

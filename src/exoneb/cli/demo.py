@@ -17,7 +17,7 @@ from exoneb.accounts.models import User
 from exoneb.accounts.permissions import ROLE_LABELS, Role
 from exoneb.cli import app
 from exoneb.cli.common import system_action
-from exoneb.core.clock import SystemClock
+from exoneb.core.clock import FrozenClock, SystemClock
 from exoneb.core.config import DEFAULT_DEMO_PASSWORD, Settings, get_settings
 from exoneb.core.context import Ctx
 from exoneb.inhalation import demo as inhalation_demo
@@ -57,7 +57,10 @@ def demo(
         if settings.demo_password == DEFAULT_DEMO_PASSWORD
         else "from EXONEB_DEMO_PASSWORD"
     )
-    with system_action() as ctx:
+    # One demo clock, started in the past, so the demo sessions have already happened.
+    now = SystemClock().now()
+    clock = FrozenClock(now - monitoring_demo.HISTORY)
+    with system_action(clock=clock) as ctx:
         if ctx.db.scalar(select(func.count(User.id))):
             if not if_empty:
                 typer.echo("The database already has users; the demo was not seeded.", err=True)
@@ -79,15 +82,19 @@ def demo(
             )
             for username, name, role in DEMO_STAFF
         }
-    with system_action(accounts.actor_for(users[Role.PHYSICIAN])) as ctx:
+    with system_action(accounts.actor_for(users[Role.PHYSICIAN]), clock) as ctx:
         _seed_patients(ctx, settings)
-    with system_action(accounts.actor_for(users[Role.NURSE])) as ctx:
+    with system_action(accounts.actor_for(users[Role.NURSE]), clock) as ctx:
         inhalation_demo.seed_devices(ctx)
-    with system_action(accounts.actor_for(users[Role.PHARMACIST])) as ctx:
+    with system_action(accounts.actor_for(users[Role.PHARMACIST]), clock) as ctx:
         seed_preparation(ctx, settings)
-    with system_action(accounts.actor_for(users[Role.NURSE])) as ctx:
-        monitoring_demo.seed(ctx, settings)
-    typer.echo(f"Seeded demo site {DEMO_SITE[1]} with {len(DEMO_STAFF)} staff and 3 patients.")
+    staff = {role: accounts.actor_for(user) for role, user in users.items()}
+    with system_action(staff[Role.NURSE], clock) as ctx:
+        monitoring_demo.seed(ctx, settings, staff, until=now)
+    typer.echo(
+        f"Seeded demo site {DEMO_SITE[1]} with {len(DEMO_STAFF)} staff, 3 patients and "
+        f"{len(monitoring_demo.SUBJECTS)} dose-level-1 subjects who reached monitoring."
+    )
     print_logins(hint)
 
 
