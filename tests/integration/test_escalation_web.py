@@ -80,6 +80,10 @@ def test_page_shows_the_cohort_and_the_physician_signs_the_decision(world: World
     assert 'id="decision-1"' in after
     assert "DMC review 2026-01-05" in after
     assert '<strong id="open-levels">DL2</strong>' in after
+    assert 'href="/protocols/demo-exo-01/escalation"' in coordinator.client.get("/reports").text
+    safety = coordinator.client.get("/protocols/demo-exo-01/safety").text
+    assert 'href="/protocols/demo-exo-01/escalation">Open the dose-escalation page' in safety
+    assert "DMC review 2026-01-05" in safety  # the signed decision is listed
     denied = _form(coordinator, PAGE + "/decisions", {"level": "DL2", "decision": "expand",
                                                        "decisions_seen": "1", "reason": "x",
                                                        "password": PASSWORD})  # fmt: skip

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from exoneb.accounts import service as accounts
 from exoneb.accounts.permissions import Action
@@ -40,7 +41,7 @@ from exoneb.core import audit
 from exoneb.core.clock import as_utc
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
-from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, StaleEdit
 from exoneb.monitoring import escalation_gate, rules
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.escalation import EscalationAction, EscalationRecommendation
@@ -387,7 +388,13 @@ def decide(
         decided_by=ctx.actor.full_name or ctx.actor.username,
     )  # fmt: skip
     ctx.db.add(row)
-    ctx.db.flush()
+    try:
+        ctx.db.flush()
+    except IntegrityError as exc:  # (protocol, sequence) is unique: someone decided meanwhile
+        raise Conflict(
+            "Another decision on this escalation was recorded at the same moment; reload the "
+            "page, check it, then decide again."
+        ) from exc
     signature = accounts.sign(
         ctx=ctx, settings=settings, record_type=RECORD_TYPE, record_id=row.id, record_version=1,
         content=signed_content(row), meaning=MEANING, password=data.password,
