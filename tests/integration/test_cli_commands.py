@@ -86,11 +86,23 @@ def test_demo_seeds_once_and_prints_logins(cli: CliRunner, db_url: str) -> None:
 
 
 def test_demo_sessions_reach_monitoring_and_their_reports_build(
-    cli: CliRunner, db_url: str
+    cli: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Steps 1–4 for real: three DL1 subjects discharged (3+3: escalate), one in monitoring
-    with an open SpO2 alert; every timestamp in the past; the reports build."""
-    from datetime import UTC, datetime
+    with an open SpO2 alert; every timestamp in the past; the reports build.
+
+    Seeded as if at 02:30 UTC, when the demo clock (5 h back) starts on the day before: the
+    consents are dated by the demo clock, not by the calendar day of the real now.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    early = (datetime.now(UTC) - timedelta(days=1)).replace(hour=2, minute=30)
+
+    class EarlyMorning:
+        def now(self) -> datetime:
+            return early
+
+    monkeypatch.setattr("exoneb.cli.demo.SystemClock", EarlyMorning)
 
     from exoneb.accounts import service as accounts
     from exoneb.core import transaction

@@ -100,7 +100,7 @@ def demo(
 
 def _seed_patients(ctx: Ctx, settings: Settings) -> None:
     """Three patients: one enrolled with a planned session, one consented, one new."""
-    today = SystemClock().now().date()
+    today = ctx.clock.now().date()  # the demo clock: a consent may not be dated after it
     ada = patients.create_patient(
         ctx=ctx,
         data=PatientCreate(
