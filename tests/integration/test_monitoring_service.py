@@ -31,10 +31,12 @@ from exoneb.monitoring.schemas import (
     ObservationBatchIn,
     ObservationIn,
 )
+from exoneb.patients import service as patients
 from exoneb.sessions import service as sessions
 from exoneb.sessions.rules import State
 
 from .conftest import PASSWORD, World
+from .factories import enrolment_data, patient_data
 from .monitoring_world import (
     BASELINE_FEV1_L,
     hl7_message,
@@ -312,11 +314,22 @@ def test_related_sae_holds_the_patient_and_pauses_the_cohort(world: World) -> No
         monitoring.lift_hold(
             ctx=ctx, hold_id=pause_id, data=HoldLiftIn(version=version, reason="DMC reviewed")
         )
+    with pytest.raises(RuleViolation, match=r"DL1 is paused since .* lifts the pause"):
+        _enrol_new(world, "MRN-NEW")  # clinical.md §4.5: the pause holds enrolment too
     with world.action(Role.COORDINATOR) as ctx:
         monitoring.lift_hold(
             ctx=ctx, hold_id=pause_id, data=HoldLiftIn(version=version, reason="DMC reviewed")
         )
     assert holds(world, session_id) == [("patient", "related_sae")]
+    _enrol_new(world, "MRN-NEW")
+
+
+def _enrol_new(world: World, mrn: str) -> None:
+    with world.action(Role.COORDINATOR) as ctx:
+        patient = patients.create_patient(ctx=ctx, data=patient_data(mrn))
+        patients.enrol(
+            ctx=ctx, settings=world.settings, patient_id=patient.id, data=enrolment_data()
+        )
 
 
 def test_a_held_course_blocks_nebulization(world: World) -> None:

@@ -21,9 +21,10 @@ from exoneb.monitoring.escalation_decisions import (
     replay,
 )
 from exoneb.monitoring.escalation_models import EscalationDecision
+from exoneb.monitoring.models import CourseHold
 from exoneb.protocols.schema import ProtocolFile
 
-__all__ = ["decisions_of", "gate_message", "state_of", "step_of"]
+__all__ = ["cohort_pause_message", "decisions_of", "gate_message", "state_of", "step_of"]
 
 
 def decisions_of(db: DbSession, protocol_id: str) -> Sequence[EscalationDecision]:
@@ -75,4 +76,31 @@ def gate_message(db: DbSession, protocol: ProtocolFile, arm_code: str) -> str | 
         f"Dose level {arm_code} is not open for enrolment. Open now: {opened} — levels open "
         f"only by a signed escalation decision (protocol {protocol.id}, "
         "escalation.gate_enrolment)."
+    )
+
+
+def cohort_pause_message(db: DbSession, protocol_id: str, arm_code: str) -> str | None:
+    """Why enrolment in a paused cohort is refused now, or ``None`` when it is not paused.
+
+    clinical.md §4.5: a related SAE "pauses enrolment pending DMC review". A pause
+    (from a stopping rule or placed by hand) holds enrolment in its arm whatever
+    ``escalation.gate_enrolment`` says, until a physician or coordinator lifts it.
+    """
+    pause = db.scalars(
+        select(CourseHold)
+        .where(
+            CourseHold.scope == "cohort",
+            CourseHold.status == "active",
+            CourseHold.protocol_id == protocol_id,
+            CourseHold.arm_code == arm_code,
+        )
+        .order_by(CourseHold.created_at)
+        .limit(1)
+    ).first()
+    if pause is None:
+        return None
+    return (
+        f"Enrolment in {protocol_id} {arm_code} is paused since "
+        f"{pause.created_at:%Y-%m-%d %H:%M} UTC ({pause.created_by}): {pause.reason} "
+        "It resumes when a physician or coordinator lifts the pause after review."
     )

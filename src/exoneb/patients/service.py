@@ -468,7 +468,9 @@ def enrol(*, ctx: Ctx, settings: Settings, patient_id: int, data: EnrolmentCreat
         raise InvalidInput(
             f"Choose a dose level or arm of this protocol: {codes}.", field="arm_code"
         )
-    closed = escalation_gate.gate_message(ctx.db, protocol, data.arm_code)
+    closed = escalation_gate.gate_message(
+        ctx.db, protocol, data.arm_code
+    ) or escalation_gate.cohort_pause_message(ctx.db, protocol.id, data.arm_code)
     if closed is not None:
         raise RuleViolation(closed)
     if data.authorisation_valid_until and data.authorisation_valid_until < ctx.clock.now().date():
