@@ -1,10 +1,11 @@
-"""The live push (DESIGN "Several app workers"): stored first, then announced through the database.
+"""The live push (DESIGN "Several app workers"): stored first, then announced at the commit.
 
-On PostgreSQL the service's transaction runs ``pg_notify`` and a stream's
-waker, LISTENing on its own connection, wakes on the commit; a rollback
-announces nothing. On SQLite the waker is the short poll. Assertions are on
-the wake *reason*, never on timing: the fallback interval is set far longer
-than any test, so "notify" can only come from the notification.
+On PostgreSQL the service's transaction runs ``pg_notify`` and the process's
+one shared LISTEN connection wakes the session's streams on the commit; on
+SQLite the process that committed wakes its own streams after the commit. A
+rollback announces nothing on either. Assertions are on the wake *reason*,
+never on timing: the fallback interval is set far longer than any test, so
+"notify" can only come from the announcement.
 """
 
 from __future__ import annotations
@@ -62,19 +63,13 @@ def test_commit_wakes_the_sessions_stream_and_a_rollback_does_not(world: World) 
                 push.announce(ctx, session_id + 1)  # another session's commit: not ours
             reasons.append(await waker.wait(SHORT_S))
             _record(world, session_id, 96)
-            reasons.append(await waker.wait(LONG_S if _postgres(world) else SHORT_S))
+            reasons.append(await waker.wait(LONG_S))
         return reasons
 
-    reasons = run_async(scenario())
-    if _postgres(world):
-        assert reasons == [push.POLLED, push.POLLED, push.NOTIFIED]
-    else:
-        assert reasons == [push.POLLED, push.POLLED, push.POLLED]  # SQLite: the short poll
+    assert run_async(scenario()) == [push.POLLED, push.POLLED, push.NOTIFIED]
 
 
 def test_alert_handling_is_announced(world: World) -> None:
-    if not _postgres(world):
-        pytest.skip("SQLite streams poll; nothing is announced")
     session_id, _ = monitored_session(world)
     with world.action(Role.NURSE) as ctx:
         _, raised = monitoring.record_observation(
@@ -104,13 +99,81 @@ def _listeners(world: World) -> int:
         )
 
 
+def _wait_listeners(world: World, expected: int) -> int:
+    """The LISTEN connections seen by PostgreSQL, once a closed one has had time to leave."""
+    deadline = time.monotonic() + LONG_S
+    while (n := _listeners(world)) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return n
+
+
+def test_several_streams_share_one_listener_and_get_only_their_sessions_wakes(
+    world: World,
+) -> None:
+    """Three streams (two on session A, one on B): one LISTEN connection; A's commit wakes A's."""
+    a, _ = monitored_session(world, "MRN-A")
+    b, _ = monitored_session(world, "MRN-B")
+    url = world.settings.database_url
+
+    async def scenario() -> tuple[list[str], list[int]]:
+        counts = []
+        async with (
+            push.waker(url, a) as a1,
+            push.waker(url, a) as a2,
+            push.waker(url, b) as b1,
+        ):
+            if _postgres(world):
+                counts += [_listeners(world), push.listening_connections(url)]
+            _record(world, a, 96)
+            reasons = [await a1.wait(LONG_S), await a2.wait(LONG_S), await b1.wait(SHORT_S)]
+            with pytest.raises(Boom):
+                _record(world, b, 95, fail=True)  # rolled back: B is not woken
+            reasons.append(await b1.wait(SHORT_S))
+            _record(world, b, 95)
+            reasons += [await b1.wait(LONG_S), await a1.wait(SHORT_S)]
+        counts.append(push.listening_connections(url))
+        return reasons, counts
+
+    reasons, counts = run_async(scenario())
+    assert reasons == [
+        push.NOTIFIED, push.NOTIFIED, push.POLLED, push.POLLED, push.NOTIFIED, push.POLLED
+    ]  # fmt: skip
+    if _postgres(world):
+        assert counts == [1, 1, 0]  # one shared connection, closed with the last stream
+        assert _wait_listeners(world, 0) == 0
+    else:
+        assert counts == [0]  # SQLite: no database connection is held for the push
+
+
+def test_listener_reconnects_and_streams_reread(world: World) -> None:
+    """The shared LISTEN connection is killed: it comes back, the streams re-read, pushes resume."""
+    if not _postgres(world):
+        pytest.skip("SQLite has no LISTEN connection")
+    session_id, _ = monitored_session(world)
+    url = world.settings.database_url
+
+    async def scenario() -> list[str]:
+        async with push.waker(url, session_id) as waker:
+            with world.ctx_db() as db:
+                db.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = :q"),
+                    {"q": f"LISTEN {push.CHANNEL}"},
+                )
+            reasons = [await waker.wait(LONG_S)]  # lost notifications: re-read once
+            _record(world, session_id, 96)
+            reasons.append(await waker.wait(LONG_S))
+        return reasons
+
+    assert run_async(scenario()) == [push.RELISTENED, push.NOTIFIED]
+    assert _wait_listeners(world, 0) == 0
+
+
 def test_stream_wakes_on_the_commit_and_closes_its_listener(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Over a real server: the stream says why it woke, then sends the stored row."""
-    if not _postgres(world):
-        pytest.skip("SQLite streams poll")
     monkeypatch.setattr(pages, "PG_FALLBACK_S", LONG_S)
+    monkeypatch.setattr(pages, "POLL_S", LONG_S)  # SQLite: only the in-process wake can explain it
     session_id, _ = monitored_session(world)
     with serve_in_thread(app_for(world)) as base, httpx.Client(base_url=base, timeout=LONG_S) as c:
         user = world.users[Role.NURSE]
@@ -125,7 +188,8 @@ def test_stream_wakes_on_the_commit_and_closes_its_listener(
                 seen.append(line)
                 if line == ": woke by listening":
                     break
-            assert _listeners(world) == 1  # this stream's own LISTEN connection
+            if _postgres(world):
+                assert _listeners(world) == 1  # the process's shared LISTEN connection
             _record(world, session_id, 93)
             for line in lines:
                 seen.append(line)
@@ -134,7 +198,5 @@ def test_stream_wakes_on_the_commit_and_closes_its_listener(
         woke = [line for line in seen if line.startswith(": woke by")]
         assert woke == [": woke by listening", ": woke by notify"]
         assert seen.index(": woke by notify") < len(seen) - 1  # the row came after the wake
-        deadline = time.monotonic() + LONG_S
-        while _listeners(world) and time.monotonic() < deadline:  # closed once the client left
-            time.sleep(0.1)
-        assert _listeners(world) == 0
+        if _postgres(world):  # closed once the client left
+            assert _wait_listeners(world, 0) == 0
