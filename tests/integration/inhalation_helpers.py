@@ -185,7 +185,8 @@ def stopped_run(fake: StandIn, minutes_running: float = 8.0) -> tuple[int, int]:
 def protocol_with_arms(directory: Path, *arms: dict[str, Any]) -> Path:
     """The demo protocol with more arms (and their regimens allowed), written to ``directory``."""
     data = yaml.safe_load((PROTOCOLS_DIR / "demo-exo-01.yaml").read_text("utf-8"))
-    data["arms"].extend(arms)
+    codes = {arm["code"] for arm in arms}  # an arm given here replaces the demo's of that code
+    data["arms"] = [a for a in data["arms"] if a["code"] not in codes] + list(arms)
     allowed = {r["id"] for r in data["inhalation"]["regimens"]}
     for arm in arms:
         if arm.get("regimen") and arm["regimen"] not in allowed:

@@ -49,6 +49,7 @@ __all__ = [
     "check_regimen_unit",
     "dose_unit_of",
     "get_regimen",
+    "is_vehicle_only",
 ]
 
 
@@ -251,6 +252,11 @@ REGIMENS: Mapping[str, Regimen] = MappingProxyType(
         )
     }
 )
+
+
+def is_vehicle_only(regimen: Regimen) -> bool:
+    """A control arm that loads the vehicle alone: counted in particles, carrying none."""
+    return regimen.dose_unit is DoseUnit.PARTICLES and not regimen.carries_vesicles
 
 
 def get_regimen(regimen_id: str, regimens: Mapping[str, Regimen] = REGIMENS) -> Regimen:

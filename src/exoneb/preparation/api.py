@@ -21,8 +21,13 @@ from exoneb.preparation.schemas import (
     DiscardPreparationIn,
     ExcursionIn,
     LotReceiveIn,
+    PlaceboPrepareIn,
     PlanIn,
     PrepareIn,
+    ProductLotIn,
+    ProductPlanIn,
+    ProductPrepareIn,
+    ProductReleaseIn,
     Reasoned,
     RejectIn,
     ReleaseIn,
@@ -62,6 +67,14 @@ def receive_saline(data: SalineLotIn, auth: AuthDep) -> Json:
         return service.lot_view(lot, now=ctx.clock.now())
 
 
+@router.post("/lots/product", status_code=status.HTTP_201_CREATED)
+def receive_product(data: ProductLotIn, auth: AuthDep) -> Json:
+    """Receive a drug (solution or inhaler) or cell-product lot by its label (into quarantine)."""
+    with auth.action() as ctx:
+        lot = service.receive_product_lot(ctx=ctx, settings=auth.state.settings, data=data)
+        return service.lot_detail(ctx=ctx, settings=auth.state.settings, lot_id=lot.id)
+
+
 @router.get("/lots/fefo")
 def fefo(auth: AuthDep) -> list[Json]:
     """Usable lots with a vial that may be thawed, first expiry first (thaw from the first)."""
@@ -82,6 +95,14 @@ def release(lot_id: int, data: ReleaseIn, auth: AuthDep) -> Json:
     """Release the lot (every criterion must pass; e-signature "approved")."""
     with auth.action() as ctx:
         service.release_lot(ctx=ctx, settings=auth.state.settings, lot_id=lot_id, data=data)
+        return service.lot_detail(ctx=ctx, settings=auth.state.settings, lot_id=lot_id)
+
+
+@router.post("/lots/{lot_id}/release/label")
+def release_product(lot_id: int, data: ProductReleaseIn, auth: AuthDep) -> Json:
+    """Release a drug or cell lot: batch, expiry and identity checked against the label (signed)."""
+    with auth.action() as ctx:
+        service.release_product_lot(ctx=ctx, settings=auth.state.settings, lot_id=lot_id, data=data)
         return service.lot_detail(ctx=ctx, settings=auth.state.settings, lot_id=lot_id)
 
 
@@ -195,6 +216,36 @@ def prepare(session_id: int, data: PrepareIn, auth: AuthDep) -> Json:
         return service.preparation_view(ctx, p)
 
 
+@router.post(f"{SESSION}/product/plan")
+def product_plan(session_id: int, data: ProductPlanIn, auth: AuthDep) -> Json:
+    """A comparator or placebo arm: every check and the arithmetic, without storing anything."""
+    with auth.action() as ctx:
+        draft = service.product_plan(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return service.product_draft_view(draft)
+
+
+@router.post(f"{SESSION}/product", status_code=status.HTTP_201_CREATED)
+def prepare_product(session_id: int, data: ProductPrepareIn, auth: AuthDep) -> Json:
+    """Prepare a comparator dose (drug by nebulizer or inhaler, or cells) and sign it."""
+    with auth.action() as ctx:
+        p = service.prepare_product(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return service.preparation_view(ctx, p)
+
+
+@router.post(f"{SESSION}/placebo", status_code=status.HTTP_201_CREATED)
+def prepare_placebo(session_id: int, data: PlaceboPrepareIn, auth: AuthDep) -> Json:
+    """Prepare a saline placebo (the arm's fill volume of saline, no dose) and sign it."""
+    with auth.action() as ctx:
+        p = service.prepare_placebo(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return service.preparation_view(ctx, p)
+
+
 @router.post(f"{SESSION}/verify")
 def verify(session_id: int, data: VerifyIn, auth: AuthDep) -> Json:
     """A second person verifies the dose and signs ("verified")."""
@@ -215,7 +266,7 @@ def discard_dose(session_id: int, data: DiscardPreparationIn, auth: AuthDep) -> 
 def label(session_id: int, auth: AuthDep) -> Response:
     """The printable label (PDF, 100 × 70 mm, with a QR code)."""
     with auth.action() as ctx:
-        fields = service.label(ctx=ctx, session_id=session_id)
+        fields = service.label(ctx=ctx, settings=auth.state.settings, session_id=session_id)
     return Response(
         content=label_pdf(fields),
         media_type="application/pdf",

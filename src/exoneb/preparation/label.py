@@ -30,7 +30,16 @@ def _when(value: Any) -> str:
 
 
 def qr_payload(fields: Mapping[str, Any]) -> str:
-    """The text in the QR code: label code, MRN, lot, dose, volumes and use-by."""
+    """The text in the QR code: label code, MRN, lot, dose, volumes and use-by.
+
+    A blinded label's code holds only what does not reveal the arm: the label
+    code (which the system resolves), the MRN, the fill volume and the use-by.
+    """
+    if fields.get("blinded"):
+        return (
+            f"EXONEB {fields['label_code']}|MRN {fields['mrn']}|BLINDED"
+            f"|FILL {fields['fill_ml']:.2f} mL|USE BY {_when(fields['use_by'])}"
+        )
     return (
         f"EXONEB {fields['label_code']}|MRN {fields['mrn']}|LOT {fields['lot']}"
         f"|DOSE {fields['dose']}|STOCK {fields['stock_ml']:.2f} mL"
@@ -71,6 +80,22 @@ def qr_svg(text: str, size: float = 120) -> str:
     )
 
 
+def _dose_lines(fields: Mapping[str, Any]) -> list[str]:
+    """Lot, dose and volumes — or, on a blinded label, the fill volume alone."""
+    if fields.get("blinded"):
+        return [f"Blinded study product: fill {fields['fill_ml']:.2f} mL"]
+    dose = fields.get("dose_text") or f"{fields['dose']} particles"
+    saline = fields["saline_lot"] or "none"
+    lines = [f"Lot {fields['lot']} · saline lot {saline}", f"Dose {dose}"]
+    if fields.get("inhaler"):
+        return lines
+    return [
+        *lines,
+        f"Stock {fields['stock_ml']:.2f} mL + saline {fields['saline_ml']:.2f} mL "
+        f"= {fields['fill_ml']:.2f} mL",
+    ]
+
+
 def label_pdf(fields: Mapping[str, Any]) -> bytes:
     """A 100 × 70 mm label: patient, lot, dose, volumes, prepared by/at, use-by and a QR code."""
     buffer = io.BytesIO()
@@ -83,10 +108,7 @@ def label_pdf(fields: Mapping[str, Any]) -> bytes:
     lines = [
         f"Born {fields['birth_date']} · session {fields['session_id']} · {fields['dose_level']}",
         f"{fields['product']}",
-        f"Lot {fields['lot']} · saline lot {fields['saline_lot']}",
-        f"Dose {fields['dose']} particles",
-        f"Stock {fields['stock_ml']:.2f} mL + saline {fields['saline_ml']:.2f} mL "
-        f"= {fields['fill_ml']:.2f} mL",
+        *_dose_lines(fields),
         f"For {fields['nebulizer']}",
         f"Prepared {_when(fields['prepared_at'])} by {fields['prepared_by']}",
         f"Verified by {fields['verified_by'] or '— NOT YET VERIFIED —'}",

@@ -26,8 +26,13 @@ from exoneb.preparation.schemas import (
     DiscardPreparationIn,
     ExcursionIn,
     LotReceiveIn,
+    PlaceboPrepareIn,
     PlanIn,
     PrepareIn,
+    ProductLotIn,
+    ProductPlanIn,
+    ProductPrepareIn,
+    ProductReleaseIn,
     Reasoned,
     RejectIn,
     ReleaseIn,
@@ -152,6 +157,17 @@ def receive_saline(request: Request, auth: AuthDep, form: FormDep) -> Response:
     )  # fmt: skip
 
 
+@router.post("/lots/product")
+def receive_product(request: Request, auth: AuthDep, form: FormDep) -> Response:
+    """Receive a drug (solution or inhaler) or cell-product lot by its label."""
+    settings = auth.state.settings
+    data = {k: v for k, v in _utc(form, "expires_at").items() if k != "form"}
+    return _submit(
+        form, data, ProductLotIn, auth, "/lots", _register_again(request, auth),
+        lambda ctx, d: service.receive_product_lot(ctx=ctx, settings=settings, data=d),
+    )  # fmt: skip
+
+
 @router.post("/lots/thaw")
 def thaw_next(request: Request, auth: AuthDep, form: FormDep) -> Response:
     """Thaw the next vial (first expiry first, or of the lot named)."""
@@ -205,6 +221,25 @@ def release(request: Request, lot_id: int, auth: AuthDep, form: FormDep) -> Resp
     return _submit(
         form, form, ReleaseIn, auth, f"/lots/{lot_id}", _lot_again(request, auth, lot_id),
         lambda ctx, d: service.release_lot(ctx=ctx, settings=settings, lot_id=lot_id, data=d),
+    )  # fmt: skip
+
+
+LABEL_CHECKS = ("batch_matches", "expiry_matches", "identity_matches")
+
+
+@router.post("/lots/{lot_id}/release/label")
+def release_product(request: Request, lot_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Release a drug or cell lot against its label (three confirmations, e-signature).
+
+    A box left unticked is sent as "not confirmed", so the refusal lists the
+    checklist rather than a bare "required".
+    """
+    settings = auth.state.settings
+    data = dict(form) | {k: "true" if form.get(k) else "false" for k in LABEL_CHECKS}
+    return _submit(
+        form, data, ProductReleaseIn, auth, f"/lots/{lot_id}", _lot_again(request, auth, lot_id),
+        lambda ctx, d: service.release_product_lot(
+            ctx=ctx, settings=settings, lot_id=lot_id, data=d),
     )  # fmt: skip
 
 
@@ -305,22 +340,26 @@ def _prep_page(
     status_code: int = 200,
 ) -> Response:
     values = dict(values or {})
-    plan_in = PlanIn(
-        lot_id=int(values["lot_id"]) if values.get("lot_id", "").isdigit() else None,
-        nebulizer_key=values.get("nebulizer_key") or "aerogen-solo",
-    )
+    lot_id = _int(values.get("lot_id"))
+    plan_in = PlanIn(lot_id=lot_id, nebulizer_key=values.get("nebulizer_key") or "aerogen-solo")
+    product_in = ProductPlanIn(
+        lot_id=lot_id, device_key=values.get("device_key") or None,
+        saline_lot_id=_int(values.get("saline_lot_id")),
+    )  # fmt: skip
     with auth.action() as ctx:
         data = service.page(
-            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=plan_in
-        )
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=plan_in,
+            product=product_in,
+        )  # fmt: skip
     qr = None
     if data["preparation"] is not None:
         p = data["preparation"]
         qr = qr_svg(
             qr_payload(
                 {"label_code": p["label_code"], "mrn": data["patient"]["mrn"],
-                 "lot": p["lot_number"], "dose": _particles(p["loaded_particles"]),
-                 "stock_ml": p["stock_ml"], "saline_ml": p["saline_ml"], "use_by": p["use_by"]}
+                 "lot": p["lot_number"], "dose": p["dose_text"], "stock_ml": p["stock_ml"],
+                 "saline_ml": p["saline_ml"], "fill_ml": p["fill_ml"], "use_by": p["use_by"],
+                 "blinded": data["blinded_product_name"] is not None}
             )
         )  # fmt: skip
     context = {
@@ -333,9 +372,8 @@ def _prep_page(
     return render(request, "preparation/session.html", context, auth=auth, status_code=status_code)
 
 
-def _particles(value: float) -> str:
-    mantissa, exponent = f"{value:.2e}".split("e")
-    return f"{mantissa}×10^{int(exponent)}"
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 def _prep_again(request: Request, auth: Auth, session_id: int) -> Renderer:
@@ -345,7 +383,8 @@ def _prep_again(request: Request, auth: Auth, session_id: int) -> Renderer:
 @router.get("/sessions/{session_id}/preparation")
 def preparation(request: Request, session_id: int, auth: AuthDep) -> Response:
     """The session's dose: the checks and arithmetic, then the label and the verification."""
-    values = {k: v for k, v in request.query_params.items() if k in ("lot_id", "nebulizer_key")}
+    keys = ("lot_id", "nebulizer_key", "device_key", "saline_lot_id")
+    values = {k: v for k, v in request.query_params.items() if k in keys}
     return _prep_page(request, auth, session_id, values=values)
 
 
@@ -353,12 +392,40 @@ def preparation(request: Request, session_id: int, auth: AuthDep) -> Response:
 def prepare(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
     """Prepare the dose and sign it."""
     settings = auth.state.settings
-    data = dict(form)
-    data["appearance_ok"] = {"yes": "true", "no": "false"}.get(form.get("appearance_ok", ""), "")
     return _submit(
-        form, data, PrepareIn, auth, f"/sessions/{session_id}/preparation",
+        form, _with_appearance(form), PrepareIn, auth, f"/sessions/{session_id}/preparation",
         _prep_again(request, auth, session_id),
         lambda ctx, d: service.prepare(ctx=ctx, settings=settings, session_id=session_id, data=d),
+    )  # fmt: skip
+
+
+def _with_appearance(form: Mapping[str, str]) -> dict[str, str]:
+    data = dict(form)
+    data["appearance_ok"] = {"yes": "true", "no": "false"}.get(form.get("appearance_ok", ""), "")
+    return data
+
+
+@router.post("/sessions/{session_id}/preparation/product")
+def prepare_product(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Prepare a comparator dose (drug or cells) and sign it."""
+    settings = auth.state.settings
+    return _submit(
+        form, _with_appearance(form), ProductPrepareIn, auth,
+        f"/sessions/{session_id}/preparation", _prep_again(request, auth, session_id),
+        lambda ctx, d: service.prepare_product(
+            ctx=ctx, settings=settings, session_id=session_id, data=d),
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/preparation/placebo")
+def prepare_placebo(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Prepare a saline placebo (the arm's fill of saline) and sign it."""
+    settings = auth.state.settings
+    return _submit(
+        form, _with_appearance(form), PlaceboPrepareIn, auth,
+        f"/sessions/{session_id}/preparation", _prep_again(request, auth, session_id),
+        lambda ctx, d: service.prepare_placebo(
+            ctx=ctx, settings=settings, session_id=session_id, data=d),
     )  # fmt: skip
 
 
@@ -398,7 +465,7 @@ def discard_dose(request: Request, session_id: int, auth: AuthDep, form: FormDep
 def label(session_id: int, auth: AuthDep) -> Response:
     """The printable label (PDF with a QR code)."""
     with auth.action() as ctx:
-        fields = service.label(ctx=ctx, session_id=session_id)
+        fields = service.label(ctx=ctx, settings=auth.state.settings, session_id=session_id)
     return Response(
         content=label_pdf(fields),
         media_type="application/pdf",

@@ -12,7 +12,9 @@ regimen, ``inhalation/regimens.py``):
   (ex-actuator) dose per actuation in µg: actuations = dose ÷ emitted dose,
   which must be a whole number — a device cannot give a part of a puff, so a
   dose that is not a multiple is refused with both numbers, never rounded;
-- ``cells`` — a cell-product lot in cells/mL, made up like particles.
+- ``cells`` — a cell-product lot in cells/mL, made up like particles;
+- no dose at all — a vehicle-only (saline placebo) arm: the fill volume of
+  normal saline, nothing else (:func:`plan_vehicle`).
 
 Volumes follow the rounding policy of :mod:`~exoneb.preparation.dose` (0.01 mL
 grid, refused when rounding moves the dose more than the limit). Nothing here
@@ -49,6 +51,7 @@ __all__ = [
     "convert_amount",
     "label_release",
     "plan_actuations",
+    "plan_vehicle",
     "plan_volume_dose",
     "unit_text",
 ]
@@ -273,6 +276,50 @@ def plan_actuations(
         diluent_ml=0.0,
         fill_ml=0.0,
         actuations=count,
+        deviation_fraction=0.0,
+        steps=steps,
+    )
+
+
+def plan_vehicle(
+    *, fill_ml: float, device: NebulizerFill, saline_lot: str, volume_step_ml: float = 0.01
+) -> ProductDosePlan:
+    """The dose of a vehicle-only (saline placebo) arm: the fill volume of saline, nothing else.
+
+    The loaded dose is zero: no vesicles and no drug (``dose_amount`` 0,
+    ``dose_unit`` ``"particles"``). What stays meaningful is the volume — the
+    same fill as the active arm, checked against the nebulizer's limits —
+    because the lung-dose estimate of a placebo says where the nebulized
+    vehicle goes, as fractions of the fill, never as particle counts.
+
+    Raises
+    ------
+    InvalidInput, FillVolumeOutsideDevice
+    """
+    _positive("fill volume", fill_ml, "mL")
+    _positive("volume step", volume_step_ml, "mL")
+    fill = _to_grid(fill_ml, Decimal(repr(volume_step_ml)))
+    if not math.isclose(float(fill), fill_ml, rel_tol=0, abs_tol=1e-9):
+        raise InvalidInput(f"Give the fill volume to {volume_step_ml:g} mL (got {fill_ml} mL).")
+    if not device.min_fill_ml <= fill_ml <= device.max_fill_ml:
+        raise FillVolumeOutsideDevice(
+            f"A fill of {fill_ml:g} mL is outside what the {device.name} takes "
+            f"({device.min_fill_ml:g}–{device.max_fill_ml:g} mL)."
+        )
+    steps = (
+        "Placebo arm: the vehicle alone — sterile normal saline, no vesicles and no drug.",
+        f"Saline = the arm's fill volume = {fill} mL from saline lot {saline_lot}.",
+        "Loaded dose: none (0 particles). The lung-dose estimate gives the fractions of the "
+        "nebulized saline by region; no particle count is made up.",
+    )
+    return ProductDosePlan(
+        dose_amount=0.0,
+        dose_unit="particles",
+        loaded_amount=0.0,
+        product_ml=0.0,
+        diluent_ml=float(fill),
+        fill_ml=float(fill),
+        actuations=None,
         deviation_fraction=0.0,
         steps=steps,
     )

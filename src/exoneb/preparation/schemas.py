@@ -189,3 +189,25 @@ class ProductPrepareIn(_In):
     appearance_ok: bool
     appearance_note: str | None = Field(default=None, max_length=2000)
     password: str = Field(min_length=1, max_length=200)
+
+
+class ProductPlanIn(_In):
+    """What a comparator or placebo preparation would use (the preview; nothing stored).
+
+    Left out: the first usable lot of the kind the arm needs (first expiry first)
+    and the first device the arm's regimen allows.
+    """
+
+    lot_id: int | None = None
+    device_key: str | None = Field(default=None, min_length=1, max_length=60)
+    saline_lot_id: int | None = None
+
+
+class PlaceboPrepareIn(_In):
+    """Prepare and sign a vehicle-only (saline placebo) dose: saline to the arm's fill volume."""
+
+    saline_lot_id: int
+    device_key: str = Field(min_length=1, max_length=60)
+    appearance_ok: bool
+    appearance_note: str | None = Field(default=None, max_length=2000)
+    password: str = Field(min_length=1, max_length=200)

@@ -42,7 +42,7 @@ from exoneb.accounts.service import authorize
 from exoneb.core import audit
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
-from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.core.errors import DomainError, InvalidInput, NotFound, RuleViolation, StaleEdit
 from exoneb.dosimetry import nebulizer_catalog
 from exoneb.patients import service as patients
 from exoneb.patients.models import Patient
@@ -62,9 +62,11 @@ from exoneb.preparation.schemas import (
     DiscardPreparationIn,
     ExcursionIn,
     LotReceiveIn,
+    PlaceboPrepareIn,
     PlanIn,
     PrepareIn,
     ProductLotIn,
+    ProductPlanIn,
     ProductPrepareIn,
     ProductReleaseIn,
     Reasoned,
@@ -1492,6 +1494,21 @@ def release_product_lot(
     return lot
 
 
+#: What a session's arm is prepared from: an exosome lot, a comparator product, or saline alone.
+MODE_EXOSOME, MODE_PRODUCT, MODE_PLACEBO = "exosome", "product", "placebo"
+
+
+def arm_mode(protocol: ProtocolFile, arm_code: str) -> str:
+    """How the arm's dose is made: ``exosome`` (particles), ``product`` (mg/µg/cells) or
+    ``placebo`` (a vehicle-only arm: saline to the fill volume)."""
+    if protocol.arm_is_vehicle_only(arm_code):
+        return MODE_PLACEBO
+    dose = protocol.arm_dose(arm_code)
+    if dose is not None and dose[1] != "particles":
+        return MODE_PRODUCT
+    return MODE_EXOSOME
+
+
 def _arm_product_dose(protocol: ProtocolFile, arm_code: str) -> tuple[float, str, float | None]:
     """The arm's comparator dose, its unit and fill; refused for a particle arm or none."""
     dose = protocol.arm_dose(arm_code)
@@ -1514,6 +1531,280 @@ def _arm_product_dose(protocol: ProtocolFile, arm_code: str) -> tuple[float, str
     return amount, unit, None if arm is None else arm.fill_volume_ml
 
 
+@dataclasses.dataclass(frozen=True)
+class ProductDraft:
+    """A comparator or placebo dose as it would be made now: every check and the arithmetic.
+
+    The preview (page, ``…/preparation/product/plan``) and the action
+    (:func:`prepare_product`, :func:`prepare_placebo`) build the same draft, so
+    the page lists exactly the blocks the action would raise.
+    """
+
+    mode: str
+    checks: tuple[rules.Check, ...]
+    plan: products.ProductDosePlan | None
+    lot: ProductLot | None
+    saline: ProductLot | None
+    device_key: str | None
+    device: rules.NebulizerFill | None
+    inhaler: bool
+    draws: tuple[tuple[ProductVial, int], ...]
+    protocol: ProtocolFile
+    dose_amount: float | None
+    dose_unit: str | None
+    fill_ml: float | None
+    allowed_device_kinds: frozenset[str]
+
+    @property
+    def blockers(self) -> tuple[str, ...]:
+        """The messages of the failed checks."""
+        return rules.Checklist(self.checks).blockers
+
+    def require(self) -> None:
+        """Raise the first failed check's error."""
+        rules.Checklist(self.checks).require_all()
+
+
+def _as_check(key: str, error: DomainError) -> rules.Check:
+    """A refusal as a failed check (a core error keeps its message and its field)."""
+    if isinstance(error, rules.PreparationError):
+        return _fail(key, error)
+    field = getattr(error, "field", None)
+    wrapped = rules.InvalidInput(error.message, field=field) if field else None
+    return _fail(key, wrapped or rules.DoseNotPreparable(error.message))
+
+
+def _usable_lots(ctx: Ctx, kind: str, now: datetime) -> list[ProductLot]:
+    """The site's usable lots of a kind, first expiry first."""
+    return [lot for lot in lots(ctx=ctx, kind=kind) if _usability(lot, now) is None]
+
+
+def _device_for(
+    key: str | None, allowed: frozenset[str], *, inhaler_ok: bool
+) -> tuple[str, bool, rules.NebulizerFill]:
+    """The catalog device chosen (or the first the regimen allows): key, inhaler?, limits."""
+    catalog = nebulizer_catalog()
+    if key is None:
+        choices = sorted(
+            (s for s in catalog.values() if s.kind in allowed and (inhaler_ok or not s.is_inhaler)),
+            key=lambda s: (s.is_inhaler, s.name),
+        )
+        if not choices:
+            raise InvalidInput("The arm's regimen allows no catalog device.", field="device_key")
+        key = choices[0].id
+    spec = catalog.get(key)
+    if spec is None or spec.kind not in allowed:
+        raise InvalidInput(
+            f"{key!r} is not a catalog device this arm's regimen allows "
+            f"({', '.join(sorted(allowed))}).",
+            field="device_key",
+        )
+    if spec.is_inhaler:
+        return key, True, rules.NebulizerFill(spec.name, 1.0, 1.0)  # no reservoir
+    return key, False, rules.nebulizer_fill(key, allowed)
+
+
+def _product_draft(
+    ctx: Ctx, settings: Settings, session: TherapySession, data: ProductPlanIn, *, lock: bool
+) -> ProductDraft:
+    """Everything a comparator or placebo preparation would use now, with every check."""
+    now = ctx.clock.now()
+    protocol = _protocol(settings, session.protocol_id)
+    mode = arm_mode(protocol, session.arm_code)
+    regimen = protocol.arm_regimen(session.arm_code)
+    allowed = frozenset() if regimen is None else frozenset(regimen.allowed_device_kinds)
+    checks: list[rules.Check] = [_eligibility(ctx, session)]
+    existing = active_preparation(ctx, session.id)
+    if existing is not None:
+        checks.append(
+            _fail(
+                "existing",
+                rules.DuplicateRecord(
+                    f"This session already has a {existing.status} dose "
+                    f"({existing.label_code}). Discard it with a reason before preparing another."
+                ),
+            )
+        )
+    draft: dict[str, Any] = {
+        "mode": mode, "plan": None, "lot": None, "saline": None, "device_key": None,
+        "device": None, "inhaler": False, "draws": (), "protocol": protocol,
+        "dose_amount": None, "dose_unit": None, "fill_ml": None, "allowed_device_kinds": allowed,
+    }  # fmt: skip
+
+    def done() -> ProductDraft:
+        return ProductDraft(checks=tuple(checks), **draft)
+
+    if mode == MODE_EXOSOME:
+        checks.append(
+            _fail(
+                "dose_level",
+                WrongProductForArm(
+                    f"Arm {session.arm_code} is dosed in particles: prepare it from an exosome lot."
+                ),
+            )
+        )
+        return done()
+    try:
+        key, inhaler, device = _device_for(
+            data.device_key, allowed, inhaler_ok=mode == MODE_PRODUCT
+        )
+    except DomainError as exc:
+        checks.append(_as_check("device", exc))
+        return done()
+    draft |= {"device_key": key, "inhaler": inhaler, "device": device}
+    args = protocol.dose_arguments()  # residual compensation is for particle doses only
+    step = args.get("volume_step_ml", 0.01)
+    if mode == MODE_PLACEBO:
+        arm = protocol.arm(session.arm_code)
+        fill = None if arm is None else arm.fill_volume_ml
+        draft |= {"fill_ml": fill, "dose_amount": 0.0, "dose_unit": "particles"}
+        saline = _saline_choice(ctx, data.saline_lot_id or data.lot_id, now, checks)
+        draft |= {"saline": saline, "lot": saline}
+        if saline is None or fill is None:
+            return done()
+        try:
+            plan = products.plan_vehicle(
+                fill_ml=fill, device=device, saline_lot=_label(saline), volume_step_ml=step
+            )
+        except DomainError as exc:
+            checks.append(_as_check("dose", exc))
+            return done()
+        checks.append(rules.Check("dose", "The placebo fill is within the nebulizer's limits."))
+        draft["plan"] = plan
+        return done()
+    try:
+        amount, unit, fill = _arm_product_dose(protocol, session.arm_code)
+    except DomainError as exc:
+        checks.append(_as_check("dose_level", exc))
+        return done()
+    draft |= {"dose_amount": amount, "dose_unit": unit, "fill_ml": None if inhaler else fill}
+    kind = products.CELLS if unit == products.CELLS else products.DRUG
+    lot: ProductLot | None = None
+    if data.lot_id is not None:
+        lot = _lot(ctx, data.lot_id)
+    else:
+        candidates = [
+            c for c in _usable_lots(ctx, kind, now)
+            if kind == products.CELLS
+            or c.dosage_form == (products.INHALER if inhaler else products.SOLUTION)
+        ]  # fmt: skip
+        lot = candidates[0] if candidates else None
+    if lot is None:
+        what = "cell-product" if kind == products.CELLS else (
+            "inhaler" if inhaler else "drug solution")  # fmt: skip
+        checks.append(
+            _fail(
+                "lot",
+                rules.LotNotUsable(
+                    f"No released, in-date {what} lot is available. Receive and release one "
+                    "first (Product lots)."
+                ),
+            )
+        )
+        return done()
+    draft["lot"] = lot
+    try:
+        products.check_product_for_arm(
+            arm_unit=unit,
+            lot_kind=lot.kind,
+            dosage_form=lot.dosage_form,
+            lot_unit=lot.strength_unit if lot.dosage_form != products.INHALER else "ug",
+            inhaler=inhaler,
+        )
+    except DomainError as exc:
+        checks.append(_as_check("lot", exc))
+        return done()
+    checks.append(rules.check_lot(_label(lot), L(lot.status), lot.expires_at, now))
+    stock = [v for v in _vials(ctx, lot.id, lock=lock) if v.status == V.IN_STOCK.value]
+    try:
+        if inhaler:
+            plan = products.plan_actuations(
+                dose_amount=amount,
+                dose_unit=unit,
+                emitted_dose_ug=float(lot.emitted_dose_ug or 0.0),
+                actuations_available=int(lot.actuations_per_unit or 0),
+            )
+        else:
+            if fill is None:
+                raise rules.DoseNotPreparable(f"Arm {session.arm_code} gives no fill volume.")
+            plan = products.plan_volume_dose(
+                dose_amount=amount,
+                dose_unit=unit,
+                strength_per_ml=float(lot.strength_per_ml or 0.0),
+                strength_unit=str(lot.strength_unit),
+                fill_ml=fill,
+                device=device,
+                volume_step_ml=step,
+                max_rounding_deviation=args.get("max_rounding_deviation", 0.05),
+            )
+    except DomainError as exc:
+        checks.append(_as_check("dose", exc))
+        return done()
+    draft["plan"] = plan
+    checks.append(rules.Check("dose", "The dose arithmetic is within the limits."))
+    if inhaler:
+        if not stock:
+            checks.append(
+                _fail(
+                    "volume",
+                    rules.InsufficientVolume(f"No inhaler of lot {_label(lot)} is left in stock."),
+                )
+            )
+        else:
+            draft["draws"] = ((stock[0], 0),)
+        return done()
+    volume = rules.check_volume(plan.product_ml, _ml(sum(v.remaining_ul for v in stock)))
+    checks.append(volume)
+    if volume.passed:
+        draws, remaining = [], _ul(plan.product_ml)
+        for vial in stock:
+            if remaining == 0:
+                break
+            take = min(remaining, vial.remaining_ul)
+            draws.append((vial, take))
+            remaining -= take
+        draft["draws"] = tuple(draws)
+    saline = _saline_choice(ctx, data.saline_lot_id, now, checks)
+    draft["saline"] = saline
+    return done()
+
+
+def _saline_choice(
+    ctx: Ctx, saline_lot_id: int | None, now: datetime, checks: list[rules.Check]
+) -> ProductLot | None:
+    """The saline lot named (checked), or the first usable one; a failed check when none."""
+    if saline_lot_id is not None:
+        try:
+            saline = _saline(ctx, saline_lot_id, now)
+        except DomainError as exc:
+            checks.append(_as_check("saline", exc))
+            return None
+    else:
+        usable = _usable_lots(ctx, SALINE, now)
+        if not usable:
+            checks.append(
+                _fail(
+                    "saline",
+                    rules.LotNotUsable(
+                        "No saline lot is in date and released. Record a saline lot first."
+                    ),
+                )
+            )
+            return None
+        saline = usable[0]
+    checks.append(rules.Check("saline", f"Saline lot {_label(saline)} is usable."))
+    return saline
+
+
+def product_plan(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: ProductPlanIn
+) -> ProductDraft:
+    """What a comparator or placebo preparation would use now (nothing stored)."""
+    authorize(ctx=ctx, action=Action.LOT_READ)
+    session = _session(ctx, session_id)
+    return _product_draft(ctx, settings, session, data, lock=False)
+
+
 def prepare_product(
     *, ctx: Ctx, settings: Settings, session_id: int, data: ProductPrepareIn
 ) -> DosePreparation:
@@ -1527,93 +1818,81 @@ def prepare_product(
     """
     authorize(ctx=ctx, action=Action.PREPARATION_RECORD)
     session = _lock_session(ctx, session_id)
-    now = ctx.clock.now()
-    protocol = _protocol(settings, session.protocol_id)
-    _eligibility(ctx, session).require()
-    existing = active_preparation(ctx, session.id)
-    if existing is not None:
-        raise rules.DuplicateRecord(
-            f"This session already has a {existing.status} dose ({existing.label_code}). "
-            "Discard it with a reason before preparing another."
-        )
-    amount, unit, fill = _arm_product_dose(protocol, session.arm_code)
-    spec = nebulizer_catalog().get(data.device_key)
-    regimen = protocol.arm_regimen(session.arm_code)
-    if spec is None or (regimen is not None and spec.kind not in regimen.allowed_device_kinds):
-        raise InvalidInput(
-            f"{data.device_key!r} is not a catalog device this arm's regimen allows.",
-            field="device_key",
-        )
-    lot = _lot(ctx, data.lot_id)
-    products.check_product_for_arm(
-        arm_unit=unit,
-        lot_kind=lot.kind,
-        dosage_form=lot.dosage_form,
-        lot_unit=lot.strength_unit if lot.dosage_form != products.INHALER else "ug",
-        inhaler=spec.is_inhaler,
+    plan_in = ProductPlanIn(
+        lot_id=data.lot_id, device_key=data.device_key, saline_lot_id=data.saline_lot_id
     )
-    rules.check_lot(_label(lot), L(lot.status), lot.expires_at, now).require()
-    stock = [v for v in _vials(ctx, lot.id, lock=True) if v.status == V.IN_STOCK.value]
-    saline: ProductLot | None = None
-    if spec.is_inhaler:
-        plan = products.plan_actuations(
-            dose_amount=amount,
-            dose_unit=unit,
-            emitted_dose_ug=float(lot.emitted_dose_ug or 0.0),
-            actuations_available=int(lot.actuations_per_unit or 0),
+    draft = _product_draft(ctx, settings, session, plan_in, lock=True)
+    if draft.mode == MODE_PLACEBO:
+        raise WrongProductForArm(
+            f"Arm {session.arm_code} is a saline placebo: prepare it as a placebo (saline only)."
         )
-        device = rules.NebulizerFill(spec.name, 1.0, 1.0)  # no reservoir: limits not used
-        if not stock:
-            raise rules.InsufficientVolume(f"No inhaler of lot {_label(lot)} is left in stock.")
-        draws = [(stock[0], 0)]
-    else:
-        if fill is None:
-            raise rules.DoseNotPreparable(f"Arm {session.arm_code} gives no fill volume.")
-        if data.saline_lot_id is None:
-            raise InvalidInput("Choose a saline lot for the diluent.", field="saline_lot_id")
-        saline = _saline(ctx, data.saline_lot_id, now)
-        device = rules.nebulizer_fill(data.device_key)
-        args = protocol.dose_arguments()  # residual compensation is for particle doses only
-        plan = products.plan_volume_dose(
-            dose_amount=amount,
-            dose_unit=unit,
-            strength_per_ml=float(lot.strength_per_ml or 0.0),
-            strength_unit=str(lot.strength_unit),
-            fill_ml=fill,
-            device=device,
-            volume_step_ml=args.get("volume_step_ml", 0.01),
-            max_rounding_deviation=args.get("max_rounding_deviation", 0.05),
+    draft.require()
+    if not draft.inhaler and draft.saline is None:
+        raise InvalidInput("Choose a saline lot for the diluent.", field="saline_lot_id")
+    return _record_product(ctx, settings, session, draft, data)
+
+
+def prepare_placebo(
+    *, ctx: Ctx, settings: Settings, session_id: int, data: PlaceboPrepareIn
+) -> DosePreparation:
+    """Prepare and sign a saline placebo: the arm's fill volume of normal saline, no dose.
+
+    Only for an arm whose regimen is vehicle-only (saline nebulization). The
+    dose is made, signed, verified by a second person and handed over like
+    any other (0 particles), so the session workflow is the same in every arm.
+    """
+    authorize(ctx=ctx, action=Action.PREPARATION_RECORD)
+    session = _lock_session(ctx, session_id)
+    plan_in = ProductPlanIn(device_key=data.device_key, saline_lot_id=data.saline_lot_id)
+    draft = _product_draft(ctx, settings, session, plan_in, lock=True)
+    if draft.mode != MODE_PLACEBO:
+        raise WrongProductForArm(
+            f"Arm {session.arm_code} is not a placebo arm: its dose is made from its own product."
         )
-        rules.check_volume(plan.product_ml, _ml(sum(v.remaining_ul for v in stock))).require()
-        draws, remaining = [], _ul(plan.product_ml)
-        for vial in stock:
-            if remaining == 0:
-                break
-            take = min(remaining, vial.remaining_ul)
-            draws.append((vial, take))
-            remaining -= take
-    rules.check_appearance(draws[0][0].code, data.appearance_ok).require()
-    hold = protocol.hold_policy()
+    draft.require()
+    return _record_product(ctx, settings, session, draft, data)
+
+
+def _record_product(
+    ctx: Ctx,
+    settings: Settings,
+    session: TherapySession,
+    draft: ProductDraft,
+    data: ProductPrepareIn | PlaceboPrepareIn,
+) -> DosePreparation:
+    """Store, draw and sign a comparator or placebo dose whose draft passed every check."""
+    assert draft.lot is not None
+    assert draft.plan is not None
+    assert draft.device is not None
+    assert draft.device_key is not None
+    now = ctx.clock.now()
+    lot, plan = draft.lot, draft.plan
+    spec = nebulizer_catalog()[draft.device_key]
+    placebo = draft.mode == MODE_PLACEBO
+    what = _label(lot) if not draft.draws else draft.draws[0][0].code
+    rules.check_appearance(what, data.appearance_ok).require()
+    hold = draft.protocol.hold_policy()
     use_by = rules.preparation_use_by(prepared_at=now, thaw_started_at=[now], policy=hold)
-    if use_by > lot.expires_at:
-        use_by = lot.expires_at
+    use_by = min(use_by, lot.expires_at)
+    if draft.saline is not None:
+        use_by = min(use_by, draft.saline.expires_at)
     who = _who(ctx)
     p = DosePreparation(
         session_id=session.id,
         patient_id=session.patient_id,
         lot_id=lot.id,
-        saline_lot_id=None if saline is None else saline.id,
+        saline_lot_id=None if draft.saline is None else draft.saline.id,
         status=PREPARED,
-        protocol_id=protocol.id,
-        protocol_version=protocol.version,
+        protocol_id=draft.protocol.id,
+        protocol_version=draft.protocol.version,
         arm_code=session.arm_code,
-        nebulizer_key=data.device_key,
+        nebulizer_key=draft.device_key,
         nebulizer_name=spec.name,
-        min_fill_ml=device.min_fill_ml,
-        max_fill_ml=device.max_fill_ml,
+        min_fill_ml=draft.device.min_fill_ml,
+        max_fill_ml=draft.device.max_fill_ml,
         residual_ml=spec.residual_ml,
         compensate_residual=False,
-        # a comparator dose carries no vesicles: the particle columns are 0
+        # a comparator or placebo dose carries no vesicles: the particle columns are 0
         prescribed_particles=0.0,
         target_particles=0.0,
         certified_particles_per_ml=0.0,
@@ -1624,14 +1903,19 @@ def prepare_product(
         loaded_particles=0.0,
         expected_emitted_particles=0.0,
         deviation_fraction=plan.deviation_fraction,
-        dose_amount=plan.loaded_amount,
-        dose_unit=unit,
+        # a placebo keeps dose_unit NULL: it hands over 0 particles, like a vesicle-free fill
+        dose_amount=None if placebo else plan.loaded_amount,
+        dose_unit=None if placebo else plan.dose_unit,
         actuations=plan.actuations,
         steps=list(plan.steps),
-        checks=[
-            {"key": "eligibility", "message": "Eligibility cleared and signed."},
-            {"key": "lot", "message": f"Lot {_label(lot)} is released and in date."},
-            {"key": "appearance", "message": "Product checked against its label."},
+        checks=[{"key": c.key, "message": c.message} for c in draft.checks]
+        + [
+            {
+                "key": "appearance",
+                "message": "Saline clear, container intact."
+                if placebo
+                else "Product checked against its label.",
+            }
         ],
         appearance_ok=True,
         appearance_note=data.appearance_note,
@@ -1647,7 +1931,7 @@ def prepare_product(
     ctx.db.add(p)
     ctx.db.flush()
     # a drug ampoule or inhaler is not frozen: it goes from stock to used when opened
-    opened = [(vial, take, vial.remaining_ul - take) for vial, take in draws]
+    opened = [(vial, take, vial.remaining_ul - take) for vial, take in draft.draws]
     return _draw_and_sign(ctx, settings, p, lot, opened, data.password)
 
 
@@ -1839,7 +2123,7 @@ def recall_report(*, ctx: Ctx, lot_id: int) -> list[RecallRow]:
             preparation_id=p.id,
             label_code=p.label_code,
             preparation_status=p.status,
-            role="stock" if p.lot_id == lot.id else "diluent",
+            role=_recall_role(p, lot),
             prepared_at=p.prepared_at,
             prepared_by=p.prepared_by,
             verified_by=p.verified_by,
@@ -1862,6 +2146,13 @@ def recall_report(*, ctx: Ctx, lot_id: int) -> list[RecallRow]:
         after={"preparations": len(report), "patients": sorted({r.patient_id for r in report})},
     )
     return report
+
+
+def _recall_role(p: DosePreparation, lot: ProductLot) -> str:
+    """How the lot went into the dose: stock (product), diluent, or the placebo itself."""
+    if p.lot_id == lot.id and p.saline_lot_id == lot.id:
+        return "placebo"
+    return "stock" if p.lot_id == lot.id else "diluent"
 
 
 def session_preparations(*, ctx: Ctx, session_id: int) -> list[DosePreparation]:
@@ -1897,11 +2188,50 @@ def _columns(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     }
 
 
+def _sci(value: float) -> str:
+    """A large count as ``2.00 × 10⁹`` (the pages' ``sci`` filter writes the same)."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa} × 10^{int(exponent)}"
+
+
+def strength_text(lot: ProductLot) -> str:
+    """What one mL or one actuation of the lot holds, in its own unit (never as particles
+    for a drug or cell product)."""
+    if lot.kind == EXOSOME:
+        conc = lot.certified_particles_per_ml
+        return "—" if conc is None else f"{_sci(conc)} particles/mL (certified)"
+    if lot.kind == SALINE:
+        return "sodium chloride 0.9 % (vehicle, no active product)"
+    if lot.dosage_form == products.INHALER:
+        return (
+            f"{lot.emitted_dose_ug or 0:g} µg per actuation (ex-actuator), "
+            f"{lot.actuations_per_unit or 0} actuations per inhaler"
+        )
+    if lot.strength_per_ml is None or lot.strength_unit is None:
+        return "—"
+    if lot.strength_unit == products.CELLS:
+        return f"{_sci(lot.strength_per_ml)} cells/mL"
+    return f"{lot.strength_per_ml:g} {products.unit_text(lot.strength_unit)}/mL solution"
+
+
+def units_text(lot: ProductLot) -> str:
+    """How the lot came: vials, ampoules, containers or inhalers, and their volume."""
+    n = lot.vial_count
+    if lot.kind == SALINE:
+        return f"{n} container(s) × {lot.volume_per_vial_ml:g} mL"
+    if lot.kind == products.DRUG and lot.dosage_form == products.INHALER:
+        return f"{n} inhaler(s)"
+    noun = "ampoule(s)" if lot.kind == products.DRUG else "vial(s)"
+    return f"{n} {noun} × {lot.volume_per_vial_ml:g} mL"
+
+
 def lot_view(lot: ProductLot, *, now: datetime) -> dict[str, Any]:
     """A lot as the register and the API show it, with whether it may be used now."""
     error = _usability(lot, now)
     return _columns(lot) | {
         "label": _label(lot),
+        "strength_text": strength_text(lot),
+        "units_text": units_text(lot),
         "usable": error is None,
         "usable_message": "Usable now." if error is None else error.message,
         "days_to_expiry": (lot.expires_at - now).total_seconds() / 86400,
@@ -1971,6 +2301,8 @@ def preparation_view(ctx: Ctx, p: DosePreparation) -> dict[str, Any]:
         "lot_expires_at": lot.expires_at,
         "saline_lot_number": None if saline is None else saline.lot_number,
         "saline_lot_label": "none (inhaler: not diluted)" if saline is None else _label(saline),
+        "mode": _mode_of(p, lot),
+        "dose_text": dose_text(p, lot),
         "draws": [
             {
                 "vial_id": v.id,
@@ -1984,6 +2316,63 @@ def preparation_view(ctx: Ctx, p: DosePreparation) -> dict[str, Any]:
         "usable": usable.passed,
         "usable_blockers": list(usable.blockers),
     }
+
+
+def _mode_of(p: DosePreparation, lot: ProductLot) -> str:
+    if lot.kind == SALINE:
+        return MODE_PLACEBO
+    return MODE_EXOSOME if p.dose_unit is None else MODE_PRODUCT
+
+
+def dose_text(p: DosePreparation, lot: ProductLot) -> str:
+    """The made dose in words with its unit, as the page and the label print it."""
+    if lot.kind == SALINE:
+        return f"placebo: {p.fill_ml:.2f} mL normal saline, no active product"
+    if p.dose_unit is None:
+        return f"{rules.format_particles(p.loaded_particles)} particles"
+    amount = f"{p.dose_amount or 0.0:g} {products.unit_text(p.dose_unit)}"
+    return amount if p.actuations is None else f"{amount} = {p.actuations} actuation(s)"
+
+
+def product_draft_view(draft: ProductDraft) -> dict[str, Any]:
+    """The comparator/placebo preview: checks, blockers, the arithmetic, what would be used."""
+    plan = draft.plan
+    unit = draft.dose_unit
+    if draft.mode == MODE_PLACEBO:
+        text = "none — saline only (placebo)"
+    elif draft.dose_amount is None or unit is None:
+        text = "—"
+    else:
+        text = f"{draft.dose_amount:g} {products.unit_text(unit)}"
+    return {
+        "mode": draft.mode,
+        "checks": [{"key": c.key, "passed": c.passed, "message": c.message} for c in draft.checks],
+        "blockers": list(draft.blockers),
+        "plan": None if plan is None else dataclasses.asdict(plan),
+        "lot_id": None if draft.lot is None else draft.lot.id,
+        "lot_label": None if draft.lot is None else _label(draft.lot),
+        "saline_lot_id": None if draft.saline is None else draft.saline.id,
+        "saline_lot_label": None if draft.saline is None else _label(draft.saline),
+        "device_key": draft.device_key,
+        "device_name": None if draft.device is None else draft.device.name,
+        "inhaler": draft.inhaler,
+        "units": [v.code for v, _ in draft.draws],
+        "dose_amount": draft.dose_amount,
+        "dose_unit": unit,
+        "dose_text": text,
+        "fill_ml": draft.fill_ml,
+        "protocol": {"id": draft.protocol.id, "version": draft.protocol.version},
+    }
+
+
+def _device_choices(allowed: frozenset[str], *, inhalers: bool) -> list[dict[str, Any]]:
+    """Catalog devices of the kinds a regimen allows (nebulizers first), for the form."""
+    return [
+        {"key": s.id, "name": s.name, "kind": s.kind, "residual_ml": s.residual_ml,
+         "inhaler": s.is_inhaler}
+        for s in sorted(nebulizer_catalog().values(), key=lambda s: (s.is_inhaler, s.name))
+        if s.kind in allowed and (inhalers or not s.is_inhaler)
+    ]  # fmt: skip
 
 
 def draft_view(draft: Draft) -> dict[str, Any]:
@@ -2011,7 +2400,12 @@ def draft_view(draft: Draft) -> dict[str, Any]:
 
 
 def page(
-    *, ctx: Ctx, settings: Settings, session_id: int, data: PlanIn | None = None
+    *,
+    ctx: Ctx,
+    settings: Settings,
+    session_id: int,
+    data: PlanIn | None = None,
+    product: ProductPlanIn | None = None,
 ) -> dict[str, Any]:
     """The session's preparation page (an audited read of the patient record)."""
     authorize(ctx=ctx, action=Action.PATIENT_READ)
@@ -2026,16 +2420,30 @@ def page(
         entity_version=session.version,
         patient_id=session.patient_id,
     )
-    draft = None
-    if p is None:
-        draft = draft_view(_draft(ctx, settings, session, data or PlanIn(), lock=False))
     protocol = _protocol(settings, session.protocol_id)
+    mode = arm_mode(protocol, session.arm_code)
+    regimen = protocol.arm_regimen(session.arm_code)
+    draft = product_draft = None
+    if p is None and mode == MODE_EXOSOME:
+        draft = draft_view(_draft(ctx, settings, session, data or PlanIn(), lock=False))
+    elif p is None:
+        product_draft = product_draft_view(
+            _product_draft(ctx, settings, session, product or ProductPlanIn(), lock=False)
+        )
     allowed = {
         kind
         for r in protocol.regimens().values()
         if r.carries_vesicles
         for kind in r.allowed_device_kinds
     }
+    arm_kinds = frozenset() if regimen is None else frozenset(regimen.allowed_device_kinds)
+    arm = protocol.arm(session.arm_code)
+    now = ctx.clock.now()
+    product_lots: list[dict[str, Any]] = []
+    if mode == MODE_PRODUCT:
+        dose = protocol.arm_dose(session.arm_code)
+        kind = products.CELLS if dose is not None and dose[1] == products.CELLS else products.DRUG
+        product_lots = [lot_view(lot, now=now) for lot in _usable_lots(ctx, kind, now)]
     return {
         "session": {
             "id": session.id,
@@ -2044,6 +2452,15 @@ def page(
             "protocol_id": session.protocol_id,
             "version": session.version,
         },
+        "mode": mode,
+        "regimen": None
+        if regimen is None
+        else {"id": regimen.id, "name": regimen.name, "delivers": regimen.delivers},
+        "arm_label": None if arm is None else arm.label,
+        "blinded_product_name": protocol.blinded_product_name(),
+        "product_draft": product_draft,
+        "devices": _device_choices(arm_kinds, inhalers=mode == MODE_PRODUCT),
+        "product_lots": product_lots,
         "patient": {
             "id": patient.id,
             "mrn": patient.mrn,
@@ -2078,8 +2495,13 @@ def page(
     }
 
 
-def label(*, ctx: Ctx, session_id: int) -> dict[str, Any]:
-    """What the printed label of the session's dose says (an audited read)."""
+def label(*, ctx: Ctx, settings: Settings, session_id: int) -> dict[str, Any]:
+    """What the printed label of the session's dose says (an audited read).
+
+    In a blinded protocol (``preparation.blinded_product_name``) the label names
+    the blinded product and ``blinded`` tells the printer to leave out what
+    would reveal the arm: lot numbers, the dose and the stock/saline split.
+    """
     authorize(ctx=ctx, action=Action.PATIENT_READ)
     session = _session(ctx, session_id)
     p = active_preparation(ctx, session.id)
@@ -2088,18 +2510,23 @@ def label(*, ctx: Ctx, session_id: int) -> dict[str, Any]:
     patient = patients.load_visible(ctx, session.patient_id)
     view = preparation_view(ctx, p)
     _audit(ctx, "preparation.label", PREP_RECORD, p, patient_id=p.patient_id)
+    protocol = registry.get(settings.protocols_dir, p.protocol_id)
+    blinded = None if protocol is None else protocol.blinded_product_name()
     return {
+        "blinded": blinded is not None,
+        "dose_text": view["dose_text"],
+        "inhaler": p.actuations is not None,
         "label_code": p.label_code,
         "patient": f"{patient.family_name}, {patient.given_name}",
         "mrn": patient.mrn,
         "birth_date": patient.birth_date.isoformat(),
         "session_id": session.id,
         "dose_level": p.arm_code,
-        "product": view["product_name"],
+        "product": view["product_name"] if blinded is None else blinded,
         "lot": view["lot_number"],
         "lot_expires_at": view["lot_expires_at"],
         "saline_lot": view["saline_lot_number"],
-        "dose": rules.format_particles(p.loaded_particles),
+        "dose": view["dose_text"],
         "stock_ml": p.stock_ml,
         "saline_ml": p.saline_ml,
         "fill_ml": p.fill_ml,

@@ -29,7 +29,7 @@ from exoneb.assessment.eligibility import (
     load_default_eligibility_rules,
     load_eligibility_rules,
 )
-from exoneb.inhalation.regimens import REGIMENS, Regimen
+from exoneb.inhalation.regimens import REGIMENS, Regimen, is_vehicle_only
 from exoneb.monitoring.alerts import AlertParameters
 from exoneb.monitoring.discharge import DischargeParameters
 from exoneb.monitoring.schedule import ScheduleParameters
@@ -143,6 +143,7 @@ class ProtocolFile(BaseModel):
                     f"arm {arm.code}: regimen {arm.regimen!r} is not allowed by this protocol "
                     f"({', '.join(sorted(self.regimens()))})"
                 )
+            self._check_arm_dose(arm)
         if self.escalation is not None:
             levels = self.escalation.levels
             unknown = [code for code in levels if code not in codes]
@@ -152,6 +153,36 @@ class ProtocolFile(BaseModel):
                     f"got {list(levels)}"
                 )
         return self
+
+    def _check_arm_dose(self, arm: Arm) -> None:
+        """The arm's dose fits its regimen: none for a vehicle-only arm, else of its kind.
+
+        A saline (vehicle-only) arm gives a fill volume and no dose, so no
+        preparation can load a vesicle count or a drug mass into a placebo; a
+        dosed arm's unit must be of its regimen's kind (mg ≡ µg), so a protocol
+        with a milligram dose on a vesicle regimen does not load at all.
+        """
+        regimen = self.arm_regimen(arm.code)
+        if regimen is None:
+            return
+        if is_vehicle_only(regimen):
+            if arm.dose_particles is not None or arm.dose_amount is not None:
+                raise ValueError(
+                    f"arm {arm.code}: regimen {regimen.id} is vehicle only; give no dose, "
+                    "only fill_volume_ml"
+                )
+            if arm.fill_volume_ml is None:
+                raise ValueError(f"arm {arm.code}: a vehicle-only arm needs fill_volume_ml")
+            return
+        dose = self.arm_dose(arm.code)
+        if dose is not None:
+            mass = {"mg", "ug", "µg"}
+            unit, want = dose[1], regimen.dose_unit.value
+            if not (unit == want or (unit in mass and want in mass)):
+                raise ValueError(
+                    f"arm {arm.code}: a dose in {unit} does not fit regimen {regimen.id} "
+                    f"(dosed in {want})"
+                )
 
     def arm(self, code: str) -> Arm | None:
         """The arm with this code, if the protocol has one."""
@@ -191,6 +222,10 @@ class ProtocolFile(BaseModel):
         """Preparation: how long a thawed vial may wait."""
         return HoldPolicy() if self.preparation is None else self.preparation.hold_policy()
 
+    def blinded_product_name(self) -> str | None:
+        """Preparation: the product name every arm's label shows in a blinded trial, or ``None``."""
+        return None if self.preparation is None else self.preparation.blinded_name()
+
     def dose_arguments(self) -> DoseArguments:
         """Preparation: the ``plan_dose`` keyword arguments the protocol sets (may be empty)."""
         return DoseArguments() if self.preparation is None else self.preparation.dose_arguments()
@@ -212,6 +247,11 @@ class ProtocolFile(BaseModel):
         if arm.regimen is not None:
             return regimens[arm.regimen]
         return next(iter(regimens.values()))
+
+    def arm_is_vehicle_only(self, code: str) -> bool:
+        """Whether the arm loads the vehicle alone (a saline placebo: no dose, only a fill)."""
+        regimen = self.arm_regimen(code)
+        return regimen is not None and is_vehicle_only(regimen)
 
     def schedule_parameters(self) -> ScheduleParameters:
         """Monitoring: the observation schedule."""

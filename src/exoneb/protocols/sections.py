@@ -342,10 +342,19 @@ class PreparationSection(_Section):
     compensate_residual: Cited[bool] | None = None
     volume_step_ml: Cited[Annotated[float, Field(gt=0, le=1)]] | None = None
     max_rounding_deviation_fraction: Cited[Annotated[float, Field(ge=0, lt=1)]] | None = None
+    blinded_product_name: Cited[Annotated[str, Field(min_length=1, max_length=120)]] | None = Field(
+        default=None,
+        description="A blinded trial: the one product name every arm's label shows "
+        "(the label then leaves out the lot, the dose and the stock/saline split).",
+    )
 
     def hold_policy(self) -> HoldPolicy:
         """The hold policy (the step's default when ``hold`` is left out)."""
         return HoldPolicy() if self.hold is None else self.hold.parameters()
+
+    def blinded_name(self) -> str | None:
+        """The blinded product name, when the protocol is blinded."""
+        return None if self.blinded_product_name is None else self.blinded_product_name.value
 
     def dose_arguments(self) -> DoseArguments:
         """The ``plan_dose`` keyword arguments this section sets."""

@@ -18,8 +18,8 @@ def _demo() -> dict[str, Any]:
     return data
 
 
-PLACEBO = {"code": "PBO", "label": "Saline placebo", "regimen": "saline-nebulization",
-           "source": "mexvt"}  # fmt: skip
+PLACEBO = {"code": "PBO2", "label": "Saline placebo", "regimen": "saline-nebulization",
+           "fill_volume_ml": 3.0, "source": "mexvt"}  # fmt: skip
 
 
 def test_an_arm_without_a_regimen_gets_the_first_allowed_one() -> None:
@@ -31,9 +31,8 @@ def test_an_arm_without_a_regimen_gets_the_first_allowed_one() -> None:
 def test_a_placebo_arm_names_the_saline_regimen() -> None:
     data = _demo()
     data["arms"].append(PLACEBO)
-    data["inhalation"]["regimens"].append({"id": "saline-nebulization", "source": "test"})
     protocol = ProtocolFile.model_validate(data)
-    regimen = protocol.arm_regimen("PBO")
+    regimen = protocol.arm_regimen("PBO2")
     assert regimen is not None
     assert regimen.id == SALINE_NEBULIZATION.id
     assert regimen.carries_vesicles is False
@@ -42,6 +41,9 @@ def test_a_placebo_arm_names_the_saline_regimen() -> None:
 
 def test_an_arm_may_not_name_a_regimen_the_protocol_does_not_allow() -> None:
     data = _demo()
-    data["arms"].append(PLACEBO)
+    data["arms"] = [a for a in data["arms"] if a["code"] != "PBO"] + [PLACEBO]
+    data["inhalation"]["regimens"] = [
+        r for r in data["inhalation"]["regimens"] if r["id"] != "saline-nebulization"
+    ]
     with pytest.raises(ValidationError, match="regimen 'saline-nebulization' is not allowed"):
         ProtocolFile.model_validate(data)

@@ -14,7 +14,12 @@ from pydantic import ValidationError
 
 from exoneb.assessment.eligibility import load_default_eligibility_rules
 from exoneb.core.config import PROTOCOLS_DIR
-from exoneb.inhalation.regimens import EXOSOME_INHALATION, REGIMENS
+from exoneb.inhalation.regimens import (
+    EXOSOME_INHALATION,
+    REGIMENS,
+    SALINE_NEBULIZATION,
+    STANDARD_INHALED_CARE,
+)
 from exoneb.monitoring.alerts import AlertParameters
 from exoneb.monitoring.citations import sources_of
 from exoneb.monitoring.discharge import DischargeParameters
@@ -100,8 +105,23 @@ def test_demo_dose_arguments_equal_plan_dose_defaults() -> None:
         assert value == defaults[name].default, name
 
 
-def test_demo_allows_only_the_exosome_regimen_with_its_default_devices() -> None:
-    assert dict(_demo_protocol().regimens()) == {EXOSOME_INHALATION.id: EXOSOME_INHALATION}
+def test_demo_regimens_are_the_built_in_ones_with_their_default_devices() -> None:
+    """The exosome regimen is the package default; the comparators only narrow devices."""
+    regimens = _demo_protocol().regimens()
+    assert list(regimens) == [
+        EXOSOME_INHALATION.id,
+        SALINE_NEBULIZATION.id,
+        STANDARD_INHALED_CARE.id,
+    ]
+    assert regimens[EXOSOME_INHALATION.id] == EXOSOME_INHALATION
+    for rid in (SALINE_NEBULIZATION.id, STANDARD_INHALED_CARE.id):
+        narrowed = regimens[rid]
+        assert narrowed.allowed_device_kinds <= REGIMENS[rid].allowed_device_kinds
+        assert dataclasses.replace(
+            narrowed, allowed_device_kinds=REGIMENS[rid].allowed_device_kinds,
+            source=REGIMENS[rid].source,
+        ) == REGIMENS[rid]  # fmt: skip
+    assert _demo_protocol().blinded_product_name() is None  # the demo is open-label
 
 
 def test_demo_monitoring_sources_are_the_step_citations() -> None:
