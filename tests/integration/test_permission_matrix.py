@@ -26,7 +26,7 @@ from exoneb.core.audit import AuditEvent
 from exoneb.core.context import Ctx
 from exoneb.core.errors import PermissionDenied, RuleViolation
 from exoneb.inhalation import service as inhalation
-from exoneb.inhalation.schemas import DeviceIn, Versioned
+from exoneb.inhalation.schemas import ActuationIn, DeviceIn, SetUpIn, StopIn, Versioned
 from exoneb.monitoring import escalation_service as escalation
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
@@ -51,7 +51,6 @@ from exoneb.sessions.schemas import SessionPlan
 from .conftest import PASSWORD, World
 from .factories import enrolment_data, patient_data, planned_session
 from .inhalation_helpers import mesh_device, stand_in
-from .inhalation_helpers import set_up as set_up_inhalation
 from .monitoring_world import monitored_session
 from .prep_factories import cleared_session, lot_data, received_lot, released_lot, saline_lot, thaw
 from .test_assessment_service import decided as decided_assessment
@@ -83,12 +82,51 @@ def _prepare_assessment(world: World, action: Action) -> Prepared:
     return {"session_id": session_id, "assessment_version": version}
 
 
+#: A pMDI hand-over of the demo protocol's SC-PMDI arm: 2 × 100 µg (steps 1–2 stood in for).
+_PMDI_DOSE: dict[str, Any] = {
+    "dose_particles": 0.0, "dose_amount": 200.0, "dose_unit": "ug", "fill_volume_ml": 0.0,
+    "stock_volume_ml": 0.0, "saline_volume_ml": 0.0, "concentration_particles_per_ml": 0.0,
+    "nebulizer_key": "pmdi-extrafine",
+}  # fmt: skip
+_TECHNIQUE: dict[str, Any] = {
+    "prepared": True, "spacer": False, "exhaled_before": True, "seal": True,
+    "manoeuvre_done": True, "breath_hold_s": 10.0,
+}  # fmt: skip
+
+
 def _prepare_inhalation(world: World) -> Prepared:
-    """A verified session (steps 1–2 stood in for) with its run set up, not started."""
+    """A pMDI session (steps 1–2 stood in for) whose run was started by a nurse.
+
+    The action then records the supervisor, gives one actuation and stops, so the
+    matrix covers the actuation and the final estimate stored at the stop too.
+    """
     with stand_in(world) as fake:
-        _, session_id = fake.verified_session(_mrn())
-        version = set_up_inhalation(world, session_id, mesh_device(world))
-    return {"session_id": session_id, "run_version": version}
+        _, session_id = fake.verified_session(_mrn(), arm_code="SC-PMDI", **_PMDI_DOSE)
+        device = mesh_device(world, make="Teva", model="Qvar 100", kind="pmdi",
+                             catalog_id="pmdi-extrafine", validated_with_product=False)  # fmt: skip
+        with world.action(Role.NURSE) as ctx:
+            run = inhalation.set_up(ctx=ctx, settings=world.settings, session_id=session_id,
+                                    data=SetUpIn(device_id=device, actuations_planned=2,
+                                                 dose_per_actuation=100.0))  # fmt: skip
+            run = inhalation.record_supervisor(
+                ctx=ctx, session_id=session_id, data=Versioned(version=run.version)
+            )
+            run = inhalation.start(ctx=ctx, session_id=session_id,
+                                   data=Versioned(version=run.version))  # fmt: skip
+    return {"session_id": session_id, "run_version": run.version}
+
+
+def _supervise(ctx: Ctx, world: World, p: Prepared) -> object:
+    """Supervisor recorded, one actuation, stop (the final estimate is stored at the stop)."""
+    session_id = p["session_id"]
+    run = inhalation.record_supervisor(
+        ctx=ctx, session_id=session_id, data=Versioned(version=p["run_version"])
+    )
+    run = inhalation.actuate(ctx=ctx, session_id=session_id,
+                             data=ActuationIn(version=run.version, **_TECHNIQUE))  # fmt: skip
+    return inhalation.stop(ctx=ctx, settings=world.settings, session_id=session_id,
+                           data=StopIn(version=run.version, reason="other",
+                                       note="matrix run: one actuation"))  # fmt: skip
 
 
 _MONITORED: dict[str, int] = {}  # by database URL
@@ -267,8 +305,7 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
     Action.DEVICE_MANAGE: lambda ctx, w, p: inhalation.register_device(ctx=ctx, data=DeviceIn(
         make="Aerogen", model="Solo", kind="vibrating-mesh", serial_or_lot=_mrn(),
         interface="mouthpiece")),
-    Action.INHALATION_SUPERVISE: lambda ctx, w, p: inhalation.record_supervisor(
-        ctx=ctx, session_id=p["session_id"], data=Versioned(version=p["run_version"])),
+    Action.INHALATION_SUPERVISE: _supervise,
     Action.LOT_READ: lambda ctx, w, p: prep.get_lot(ctx=ctx, lot_id=p["lot_id"]),
     Action.LOT_RECEIVE: lambda ctx, w, p: prep.receive_lot(
         ctx=ctx, settings=w.settings, data=lot_data(p["lot_number"])),
@@ -384,7 +421,12 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.REPORT_READ: ("report.session",),
     Action.DATA_EXPORT: ("export.csv",),
     Action.DEVICE_MANAGE: ("device.register",),
-    Action.INHALATION_SUPERVISE: ("inhalation.supervisor",),
+    Action.INHALATION_SUPERVISE: (
+        "inhalation.supervisor",
+        "inhalation.actuate",
+        "inhalation.stop",
+        "inhalation.final_estimate",
+    ),
     Action.LOT_READ: (),
     Action.LOT_RECEIVE: ("lot.receive",),
     Action.LOT_RELEASE: ("record.sign", "lot.release"),

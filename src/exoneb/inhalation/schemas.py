@@ -115,9 +115,15 @@ class ActuationIn(Versioned):
 
 
 class SignIn(Versioned):
-    """The supervisor signs the inhalation step (meaning "performed"; password re-entered)."""
+    """The supervisor signs the inhalation step (meaning "performed"; password re-entered).
+
+    ``no_dose_given`` must be set — and only then — when the run delivered
+    nothing (an inhaler run stopped before any actuation, or a nebulizer with
+    the whole fill left in the cup): the step is then signed as "not given".
+    """
 
     password: str = Field(min_length=1, max_length=1000)
+    no_dose_given: bool = False
 
 
 class DeviceOut(BaseModel):

@@ -773,6 +773,17 @@ def record_residual(
     authorize(ctx=ctx, action=Action.INHALATION_SUPERVISE)
     run, _ = _open_run(ctx, session_id, data.version)
     moved = _pure(ctx, run).record_residual(now=ctx.clock.now(), residual_ml=data.residual_ml)
+    if not _nebulized_any(run.fill_ml, data.residual_ml):
+        # The whole fill is still in the cup: nothing was nebulized, so there is no dose to
+        # estimate (the engine refuses a residual equal to the fill). The step is then signed
+        # as "not given" (see :func:`sign`).
+        before = run.residual_ml
+        _apply(ctx, run, moved)
+        _audit(ctx, "inhalation.residual", RUN_RECORD, run.id, run.version, run.patient_id,
+               before={"residual_ml": before},
+               after={"residual_ml": run.residual_ml, "final_estimate_id": None,
+                      "dose_delivered": False})  # fmt: skip
+        return run
     chosen = _breathing_of(run.breathing)
     breathing = chosen
     if data.measured_tidal_volume_ml is not None or data.measured_breaths_per_min is not None:
@@ -799,6 +810,26 @@ def record_residual(
                   "lung_particles": row.lung_particles,
                   "alveolar_particles": row.alveolar_particles})  # fmt: skip
     return run
+
+
+def _nebulized_any(fill_ml: float, residual_ml: float) -> bool:
+    """Whether any of the fill left the nebulizer (a residual equal to the fill: none did)."""
+    return residual_ml < fill_ml - 1e-9
+
+
+def dose_delivered(*, ctx: Ctx, run: m.InhalationRun) -> bool | None:
+    """Whether the stopped run delivered any dose (``None`` while it cannot be told yet).
+
+    An inhaler run delivered a dose when at least one actuation was given; a
+    nebulization when some of the fill left the cup (residual below the fill).
+    """
+    if _plan(run) is not None:
+        if run.state != rules.RunState.STOPPED.value:
+            return None
+        return len(_pure(ctx, run).actuations) > 0
+    if run.residual_ml is None:
+        return None
+    return _nebulized_any(run.fill_ml, run.residual_ml)
 
 
 def latest_estimate(*, ctx: Ctx, run_id: int, stage: rules.EstimateStage) -> m.DoseEstimate | None:
@@ -841,6 +872,25 @@ def sign(*, ctx: Ctx, settings: Settings, session_id: int, data: SignIn) -> m.In
             "Record the residual volume left in the device before signing: the final dose "
             "estimate needs it."
         )
+    delivered = dose_delivered(ctx=ctx, run=run)
+    final = latest_estimate(ctx=ctx, run_id=run.id, stage=rules.EstimateStage.FINAL)
+    if delivered and final is None:
+        raise RuleViolation(
+            "A dose was delivered but no final dose estimate is stored. Record the residual "
+            "volume (nebulizer) or stop the run again (inhaler) so it is computed, then sign."
+        )
+    if not delivered and not data.no_dose_given:
+        what = ("no actuation was given" if run.inhaler is not None
+                else "the whole fill is still in the nebulizer")  # fmt: skip
+        raise RuleViolation(
+            f'Nothing was delivered ({what}). To sign the step as "not given", confirm '
+            '"No dose was delivered"; the session then moves to monitoring, where the '
+            "patient is observed or the session aborted with a reason."
+        )
+    if delivered and data.no_dose_given:
+        raise RuleViolation(
+            "A dose was delivered (the final estimate is stored): do not sign it as not given."
+        )
     signature = accounts.sign(
         ctx=ctx, settings=settings, record_type=RUN_RECORD, record_id=run.id,
         record_version=run.version, content=signed_content(ctx=ctx, run=run),
@@ -851,7 +901,9 @@ def sign(*, ctx: Ctx, settings: Settings, session_id: int, data: SignIn) -> m.In
     _touch(ctx, run)
     _audit(ctx, "inhalation.sign", RUN_RECORD, run.id, run.version, run.patient_id,
            before={"signed": False},
-           after={"signed": True, "signature_id": signature.id})  # fmt: skip
+           after={"signed": True, "signature_id": signature.id,
+                  "dose_delivered": bool(delivered),
+                  "final_estimate_id": None if final is None else final.id})  # fmt: skip
     sessions.move(ctx=ctx, session_id=session.id, target=State.MONITORING, version=session.version)
     return run
 
@@ -937,6 +989,7 @@ def run_view(*, ctx: Ctx, settings: Settings, run: m.InhalationRun) -> dict[str,
             for e in events
         ],
         "residual_ml": run.residual_ml, "device_warnings": run.device_warnings,
+        "dose_delivered": dose_delivered(ctx=ctx, run=run),
         "preview": _estimate_view(
             latest_estimate(ctx=ctx, run_id=run.id, stage=rules.EstimateStage.PREVIEW)),
         "final": _estimate_view(
