@@ -30,6 +30,7 @@ from ..integration.prep_factories import saline_lot
 from ..integration.test_comparator_arms import _session
 from .conftest import serve_in_thread
 from .test_information_a11y import _violations
+from .test_preparation_flow import _login
 
 pytestmark = pytest.mark.e2e
 
@@ -50,17 +51,6 @@ def clinic(tmp_path: Path) -> Iterator[tuple[str, World, int]]:
             yield base, world, session_id
     finally:
         world.factory.kw["bind"].dispose()
-
-
-def _login(browser: Any, server: str, username: str) -> Any:
-    context = browser.new_context(base_url=server, viewport={"width": 1024, "height": 768})
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/patients")
-    return page
 
 
 def test_saline_placebo_is_prepared_verified_and_run_to_monitoring(

@@ -162,6 +162,21 @@ class ProductDosePlan:
     steps: tuple[str, ...]
 
 
+def _checked_fill(fill_ml: float, device: NebulizerFill, volume_step_ml: float) -> Decimal:
+    """The fill on the measuring grid, refused when off the grid or outside the device."""
+    _positive("fill volume", fill_ml, "mL")
+    _positive("volume step", volume_step_ml, "mL")
+    fill = _to_grid(fill_ml, Decimal(repr(volume_step_ml)))
+    if not math.isclose(float(fill), fill_ml, rel_tol=0, abs_tol=1e-9):
+        raise InvalidInput(f"Give the fill volume to {volume_step_ml:g} mL (got {fill_ml} mL).")
+    if not device.min_fill_ml <= fill_ml <= device.max_fill_ml:
+        raise FillVolumeOutsideDevice(
+            f"A fill of {fill_ml:g} mL is outside what the {device.name} takes "
+            f"({device.min_fill_ml:g}–{device.max_fill_ml:g} mL)."
+        )
+    return fill
+
+
 def plan_volume_dose(
     *,
     dose_amount: float,
@@ -182,18 +197,9 @@ def plan_volume_dose(
     shown = unit_text(dose_unit)
     _positive("prescribed dose", dose_amount, shown)
     _positive("strength of the lot", strength_per_ml, f"{unit_text(strength_unit)}/mL")
-    _positive("fill volume", fill_ml, "mL")
-    _positive("volume step", volume_step_ml, "mL")
     strength = convert_amount(strength_per_ml, strength_unit, dose_unit)
     step = Decimal(repr(volume_step_ml))
-    fill = _to_grid(fill_ml, step)
-    if not math.isclose(float(fill), fill_ml, rel_tol=0, abs_tol=1e-9):
-        raise InvalidInput(f"Give the fill volume to {volume_step_ml:g} mL (got {fill_ml} mL).")
-    if not device.min_fill_ml <= fill_ml <= device.max_fill_ml:
-        raise FillVolumeOutsideDevice(
-            f"A fill of {fill_ml:g} mL is outside what the {device.name} takes "
-            f"({device.min_fill_ml:g}–{device.max_fill_ml:g} mL)."
-        )
+    fill = _checked_fill(fill_ml, device, volume_step_ml)
     exact = dose_amount / strength
     volume = _to_grid(exact, step)
     loaded = float(volume) * strength
@@ -296,16 +302,7 @@ def plan_vehicle(
     ------
     InvalidInput, FillVolumeOutsideDevice
     """
-    _positive("fill volume", fill_ml, "mL")
-    _positive("volume step", volume_step_ml, "mL")
-    fill = _to_grid(fill_ml, Decimal(repr(volume_step_ml)))
-    if not math.isclose(float(fill), fill_ml, rel_tol=0, abs_tol=1e-9):
-        raise InvalidInput(f"Give the fill volume to {volume_step_ml:g} mL (got {fill_ml} mL).")
-    if not device.min_fill_ml <= fill_ml <= device.max_fill_ml:
-        raise FillVolumeOutsideDevice(
-            f"A fill of {fill_ml:g} mL is outside what the {device.name} takes "
-            f"({device.min_fill_ml:g}–{device.max_fill_ml:g} mL)."
-        )
+    fill = _checked_fill(fill_ml, device, volume_step_ml)
     steps = (
         "Placebo arm: the vehicle alone — sterile normal saline, no vesicles and no drug.",
         f"Saline = the arm's fill volume = {fill} mL from saline lot {saline_lot}.",

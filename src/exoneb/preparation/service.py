@@ -966,6 +966,22 @@ def _eligibility(ctx: Ctx, session: TherapySession) -> rules.Check:
     return check
 
 
+def _no_other_dose(ctx: Ctx, session: TherapySession) -> list[rules.Check]:
+    """A failed check when the session already has a dose made (one active dose per session)."""
+    existing = active_preparation(ctx, session.id)
+    if existing is None:
+        return []
+    return [
+        _fail(
+            "existing",
+            rules.DuplicateRecord(
+                f"This session already has a {existing.status} dose "
+                f"({existing.label_code}). Discard it with a reason before preparing another."
+            ),
+        )
+    ]
+
+
 def _choose_lot(ctx: Ctx, lot_id: int | None, now: datetime) -> ProductLot | rules.Check:
     """The lot asked for, or FEFO: the first usable lot with a thawed vial, else the first one."""
     if lot_id is not None:
@@ -994,17 +1010,7 @@ def _draft(
     protocol = _protocol(settings, session.protocol_id)
     hold = protocol.hold_policy()
     checks: list[rules.Check] = [_eligibility(ctx, session)]
-    existing = active_preparation(ctx, session.id)
-    if existing is not None:
-        checks.append(
-            _fail(
-                "existing",
-                rules.DuplicateRecord(
-                    f"This session already has a {existing.status} dose "
-                    f"({existing.label_code}). Discard it with a reason before preparing another."
-                ),
-            )
-        )
+    checks.extend(_no_other_dose(ctx, session))
     arm = protocol.arm(session.arm_code)
     dose = arm.dose_particles if arm is not None else None
     fill = arm.fill_volume_ml if arm is not None else None
@@ -1614,17 +1620,7 @@ def _product_draft(
     regimen = protocol.arm_regimen(session.arm_code)
     allowed = frozenset() if regimen is None else frozenset(regimen.allowed_device_kinds)
     checks: list[rules.Check] = [_eligibility(ctx, session)]
-    existing = active_preparation(ctx, session.id)
-    if existing is not None:
-        checks.append(
-            _fail(
-                "existing",
-                rules.DuplicateRecord(
-                    f"This session already has a {existing.status} dose "
-                    f"({existing.label_code}). Discard it with a reason before preparing another."
-                ),
-            )
-        )
+    checks.extend(_no_other_dose(ctx, session))
     draft: dict[str, Any] = {
         "mode": mode, "plan": None, "lot": None, "saline": None, "device_key": None,
         "device": None, "inhaler": False, "draws": (), "protocol": protocol,
