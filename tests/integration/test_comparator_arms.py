@@ -42,6 +42,7 @@ from exoneb.preparation.schemas import (
     ProductPrepareIn,
     ProductReleaseIn,
 )
+from exoneb.reports import service as reports
 from exoneb.sessions.models import TherapySession
 from exoneb.sessions.rules import State
 
@@ -188,6 +189,12 @@ def test_saline_placebo_goes_from_saline_lot_to_a_vehicle_estimate(world: World)
                         engine["fractions_of_loaded"][region], rtol=1e-12)  # fmt: skip
     _sign(world, session_id)
     assert _state(world, session_id) == State.MONITORING.value
+    with world.action(Role.PHYSICIAN) as ctx:
+        issued = reports.session_report(ctx=ctx, settings=world.settings, session_id=session_id)
+    items = {i.label: i.value for i in issued.report.section("preparation").items}
+    assert items["Dose loaded"] == "placebo: 3.00 mL normal saline, no active product"
+    assert "Prescribed dose" not in items  # no particle count is made up for a placebo
+    assert (items["Saline volume"], items["Fill volume"]) == (3.0, 3.0)
 
 
 def test_salbutamol_by_jet_draws_half_a_millilitre_and_estimates_in_mg(world: World) -> None:

@@ -41,6 +41,8 @@ def preparation_section(ctx: Ctx, sc: SessionContext) -> Section:
         else preparation.get_lot(ctx=ctx, lot_id=current.saline_lot_id)
     )
     p = current
+    # particle items only for an exosome dose: a drug, cell or placebo dose counts no vesicles
+    vesicles = p.dose_unit is None and lot.kind == "exosome"
     items = [
         Item("Product", lot.product_name), Item("Lot", f"{lot.lot_number} ({lot.manufacturer})"),
         Item("Lot expiry", utc_text(lot.expires_at)), Item("Lot status", lot.status),
@@ -49,15 +51,19 @@ def preparation_section(ctx: Ctx, sc: SessionContext) -> Section:
         *([] if p.dose_unit is None else [
             Item("Comparator dose loaded", p.dose_amount, p.dose_unit),
             Item("Actuations", p.actuations)]),
+        *([] if vesicles or p.dose_unit is not None else [
+            Item("Dose loaded", preparation.dose_text(p, lot))]),
         Item("Dose level", p.arm_code),
-        Item("Prescribed dose", p.prescribed_particles, "particles"),
-        Item("Target dose (after residual compensation)", p.target_particles, "particles"),
-        Item("Certified concentration", p.certified_particles_per_ml, "particles/mL"),
+        *([] if not vesicles else [
+            Item("Prescribed dose", p.prescribed_particles, "particles"),
+            Item("Target dose (after residual compensation)", p.target_particles, "particles"),
+            Item("Certified concentration", p.certified_particles_per_ml, "particles/mL")]),
         Item("Stock volume (exact)", p.stock_exact_ml, "mL"),
         Item("Stock volume", p.stock_ml, "mL"),
         Item("Saline volume", p.saline_ml, "mL"), Item("Fill volume", p.fill_ml, "mL"),
-        Item("Loaded dose", p.loaded_particles, "particles"),
-        Item("Expected emitted dose", p.expected_emitted_particles, "particles"),
+        *([] if not vesicles else [
+            Item("Loaded dose", p.loaded_particles, "particles"),
+            Item("Expected emitted dose", p.expected_emitted_particles, "particles")]),
         Item("Deviation from prescribed", round(100 * p.deviation_fraction, 3), "%"),
         Item("Nebulizer prepared for", p.nebulizer_name),
         Item("Appearance acceptable", p.appearance_ok),
