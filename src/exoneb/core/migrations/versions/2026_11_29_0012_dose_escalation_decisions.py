@@ -7,7 +7,7 @@ recommendation it was taken on; signed through ``signature``
 it, as on ``audit_event``: a decision is corrected by the next decision.
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0010
 Create Date: 2026-11-29 10:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
