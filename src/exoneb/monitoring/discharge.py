@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from exoneb.monitoring.citations import cited
+from exoneb.monitoring.citations import NOT_IN_REFERENCE, cited
 from exoneb.monitoring.observations import Baseline, Observation, require_aware
 from exoneb.monitoring.schedule import (
     ObservationKind,
@@ -60,6 +60,26 @@ class DischargeParameters:
     vitals_tolerance_fraction: float = cited(0.20, _S44 + ": HR, RR and BP within about 20 %")
     airway_min_fraction: float = cited(0.90, _S44 + ": FEV1 or PEF ≥90 % of pre-dose")
     max_symptom_grade: int = cited(1, _S44 + ": symptoms ≤ CTCAE G1")
+    follow_up_after_h: float = cited(
+        24.0, _S44 + ": next-day telephone follow-up scheduled after the first session (24 h)"
+    )
+    follow_up_early_h: float = cited(
+        12.0, NOT_IN_REFERENCE + " (a follow-up call is on the list from 12 h before it is due)"
+    )
+    follow_up_grace_h: float = cited(
+        12.0, NOT_IN_REFERENCE + " (a follow-up call is overdue 12 h after it was due)"
+    )
+    follow_up_retry_h: float = cited(
+        2.0, NOT_IN_REFERENCE + " (a patient not reached is called again 2 h later by default)"
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("follow_up_after_h", "follow_up_retry_h"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        for name in ("follow_up_early_h", "follow_up_grace_h"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more")
 
 
 class ItemStatus(StrEnum):
@@ -180,6 +200,7 @@ def evaluate_discharge(
     attestations: Attestations,
     first_session: bool,
     params: DischargeParameters | None = None,
+    follow_up_due_at: datetime | None = None,
 ) -> DischargeChecklist:
     """Evaluate the discharge checklist at ``now``.
 
@@ -200,6 +221,10 @@ def evaluate_discharge(
         Whether the follow-up call is required (clinical.md §4.4).
     params : DischargeParameters, optional
         Protocol values; the reference defaults when omitted.
+    follow_up_due_at : datetime, optional
+        When the follow-up call the discharge will schedule is due. Given, the
+        follow-up item passes on it (the system schedules the call; nobody
+        needs to attest it); omitted, the attestation decides.
 
     Returns
     -------
@@ -312,7 +337,18 @@ def evaluate_discharge(
             "instructions_given", "Written instructions given", attestations.instructions_given
         ),
     ]
-    if first_session:
+    if first_session and follow_up_due_at is not None:
+        due = require_aware(follow_up_due_at, "follow_up_due_at")
+        items.append(
+            ChecklistItem(
+                "follow_up_scheduled",
+                "Next-day follow-up call scheduled",
+                ItemStatus.PASS,
+                f"Scheduled on discharge: call due {due.isoformat()} "
+                f"({p.follow_up_after_h:g} h after discharge).",
+            )
+        )
+    elif first_session:
         items.append(
             _attested(
                 "follow_up_scheduled",

@@ -210,6 +210,10 @@ class DischargeSection(_ParameterSection):
     vitals_tolerance_fraction: Cited[_Fraction] | None = None
     airway_min_fraction: Cited[_Fraction] | None = None
     max_symptom_grade: Cited[Annotated[int, Field(ge=0, le=5)]] | None = None
+    follow_up_after_h: Cited[_Positive] | None = None
+    follow_up_early_h: Cited[_NonNegative] | None = None
+    follow_up_grace_h: Cited[_NonNegative] | None = None
+    follow_up_retry_h: Cited[_Positive] | None = None
 
     def parameters(self) -> DischargeParameters:
         """The discharge thresholds."""
