@@ -28,6 +28,7 @@ from exoneb.core.errors import PermissionDenied, RuleViolation
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import ActuationIn, DeviceIn, SetUpIn, StopIn, Versioned
 from exoneb.monitoring import escalation_service as escalation
+from exoneb.monitoring import follow_up_service
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
 from exoneb.monitoring.schemas import (
@@ -35,9 +36,11 @@ from exoneb.monitoring.schemas import (
     AdverseEventReportIn,
     AlertAckIn,
     DischargeIn,
+    FollowUpAttemptRequest,
     HoldIn,
     ObservationBatchIn,
     ObservationIn,
+    RescueMedicationIn,
 )
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import CareCreate, ConsentCreate, PatientUpdate
@@ -133,8 +136,9 @@ _MONITORED: dict[str, int] = {}  # by database URL
 
 
 def _prepare_monitoring(world: World, action: Action) -> Prepared:
-    """A session in monitoring (one per world, except discharge: a fresh dischargeable one)."""
-    if action is Action.SESSION_DISCHARGE:
+    """A session in monitoring (one per world, except discharge: a fresh dischargeable one;
+    follow-up: a fresh discharged first session with its call)."""
+    if action in (Action.SESSION_DISCHARGE, Action.FOLLOW_UP_RECORD):
         session_id, end = monitored_session(world, _mrn())
         for minute in (0, 15, 30):
             world.clock.advance(end + timedelta(minutes=minute) - world.clock.now())
@@ -143,7 +147,18 @@ def _prepare_monitoring(world: World, action: Action) -> Prepared:
                     ctx=ctx, settings=world.settings, session_id=session_id,
                     data=ObservationIn(observed_at=world.clock.now(), **DISCHARGE_VITALS),
                 )  # fmt: skip
-        return {"session_id": session_id}
+        if action is Action.SESSION_DISCHARGE:
+            return {"session_id": session_id}
+        with world.action(Role.NURSE) as ctx:
+            monitoring.discharge(
+                ctx=ctx,
+                settings=world.settings,
+                session_id=session_id,
+                data=DischargeIn(walks_unaided=True, instructions_given=True, password=PASSWORD),
+            )
+            call = monitoring.call_of(ctx=ctx, session_id=session_id)
+            assert call is not None
+        return {"call_id": call.id, "version": call.version}
     key = world.settings.database_url
     if key not in _MONITORED:
         _MONITORED[key] = monitored_session(world, _mrn())[0]
@@ -178,7 +193,7 @@ DISCHARGE_VITALS: dict[str, Any] = {
 _MONITORING_ACTIONS = frozenset({
     Action.OBSERVATION_RECORD, Action.OBSERVATION_INGEST, Action.ALERT_HANDLE,
     Action.ADVERSE_EVENT_RECORD, Action.ADVERSE_EVENT_REPORT, Action.COURSE_HOLD,
-    Action.SESSION_DISCHARGE,
+    Action.SESSION_DISCHARGE, Action.RESCUE_MEDICATION_RECORD, Action.FOLLOW_UP_RECORD,
 })  # fmt: skip
 
 
@@ -350,6 +365,12 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
             decisions_seen=len(escalation.escalation(ctx=ctx, settings=w.settings,
                                                      protocol_id="demo-exo-01").decisions),
             password=PASSWORD)),
+    Action.RESCUE_MEDICATION_RECORD: lambda ctx, w, p: follow_up_service.record_rescue_medication(
+        ctx=ctx, settings=w.settings, session_id=p["session_id"], data=RescueMedicationIn(
+            drug="salbutamol", dose_amount=200, dose_unit="ug", route="inhaled_mdi")),
+    Action.FOLLOW_UP_RECORD: lambda ctx, w, p: follow_up_service.record_follow_up_attempt(
+        ctx=ctx, settings=w.settings, call_id=p["call_id"], data=FollowUpAttemptRequest(
+            version=p["version"], outcome="not_reached")),
 }  # fmt: skip
 
 
@@ -440,8 +461,15 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     Action.ADVERSE_EVENT_RECORD: ("adverse_event.record",),
     Action.ADVERSE_EVENT_REPORT: ("adverse_event.report",),
     Action.COURSE_HOLD: ("course.hold",),
-    Action.SESSION_DISCHARGE: ("record.sign", "session.discharge", "session.transition"),
     Action.ESCALATION_DECIDE: ("record.sign", "escalation.decide"),
+    Action.SESSION_DISCHARGE: (
+        "record.sign",
+        "session.discharge",
+        "session.transition",
+        "follow_up.schedule",
+    ),
+    Action.RESCUE_MEDICATION_RECORD: ("rescue_medication.record",),
+    Action.FOLLOW_UP_RECORD: ("follow_up.record",),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 

@@ -73,6 +73,8 @@ class Action(StrEnum):
     COURSE_HOLD = "course.hold"
     SESSION_DISCHARGE = "session.discharge"
     ESCALATION_DECIDE = "escalation.decide"  # the signed dose-escalation decision
+    RESCUE_MEDICATION_RECORD = "rescue_medication.record"
+    FOLLOW_UP_RECORD = "follow_up.record"
     # reports and export
     REPORT_READ = "report.read"
     DATA_EXPORT = "data.export"
@@ -123,6 +125,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.COURSE_HOLD: frozenset({_P, _C}),
     Action.SESSION_DISCHARGE: frozenset({_P, _N}),
     Action.ESCALATION_DECIDE: frozenset({_P}),  # a medical decision: the investigator signs
+    Action.RESCUE_MEDICATION_RECORD: frozenset({_P, _N}),
+    Action.FOLLOW_UP_RECORD: frozenset({_P, _N}),
     Action.REPORT_READ: frozenset({_P, _N, _L, _C, _U}),
     Action.DATA_EXPORT: frozenset({_C, _U}),
 }

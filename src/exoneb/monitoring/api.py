@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from exoneb.monitoring import service
+from exoneb.monitoring import follow_up_service, service
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     AdverseEventOut,
@@ -23,6 +23,8 @@ from exoneb.monitoring.schemas import (
     ChecklistOut,
     DischargeIn,
     DischargeOut,
+    FollowUpAttemptRequest,
+    FollowUpCallOut,
     Hl7MessageOut,
     Hl7ReviewIn,
     HoldIn,
@@ -33,6 +35,8 @@ from exoneb.monitoring.schemas import (
     ObservationIn,
     ObservationOut,
     ObservationRecorded,
+    RescueMedicationIn,
+    RescueMedicationOut,
     TermOut,
 )
 from exoneb.web.deps import AuthDep
@@ -204,3 +208,45 @@ def review(message_id: int, data: Hl7ReviewIn, auth: AuthDep) -> Hl7MessageOut:
     with auth.action() as ctx:
         row = service.review_hl7(ctx=ctx, message_id=message_id, note=data.note)
         return Hl7MessageOut.model_validate(service.hl7_view(row))
+
+
+@router.post(f"{S}/rescue-medications", response_model=RescueMedicationOut, status_code=201)
+def record_rescue(session_id: int, data: RescueMedicationIn, auth: AuthDep) -> RescueMedicationOut:
+    """Record a rescue medication given; a SABA starts the stopping rule's 30-minute clock."""
+    with auth.action() as ctx:
+        row = follow_up_service.record_rescue_medication(
+            ctx=ctx, settings=auth.state.settings, session_id=session_id, data=data
+        )
+        return RescueMedicationOut.model_validate(row)
+
+
+@router.get(f"{S}/rescue-medications", response_model=list[RescueMedicationOut])
+def rescue(session_id: int, auth: AuthDep) -> list[RescueMedicationOut]:
+    """The session's rescue medications by time given."""
+    with auth.action() as ctx:
+        rows = follow_up_service.read_rescue(ctx=ctx, session_id=session_id)
+        return [RescueMedicationOut.model_validate(r) for r in rows]
+
+
+@router.get("/follow-up-calls", response_model=list[FollowUpCallOut])
+def follow_up_calls(
+    auth: AuthDep, include_done: bool = Query(default=True)
+) -> list[FollowUpCallOut]:
+    """Follow-up calls of your site: overdue, due, upcoming, then done."""
+    with auth.action() as ctx:
+        rows = follow_up_service.follow_up_calls(
+            ctx=ctx, settings=auth.state.settings, include_done=include_done
+        )
+        return [FollowUpCallOut.model_validate(follow_up_service.call_view(r)) for r in rows]
+
+
+@router.post("/follow-up-calls/{call_id}/attempts", response_model=FollowUpCallOut, status_code=201)
+def follow_up_attempt(call_id: int, data: FollowUpAttemptRequest, auth: AuthDep) -> FollowUpCallOut:
+    """Record one call attempt (reached with or without symptoms, or not reached + retry)."""
+    with auth.action() as ctx:
+        follow_up_service.record_follow_up_attempt(
+            ctx=ctx, settings=auth.state.settings, call_id=call_id, data=data
+        )
+        rows = follow_up_service.follow_up_calls(ctx=ctx, settings=auth.state.settings)
+        row = next(r for r in rows if r.call.id == call_id)
+        return FollowUpCallOut.model_validate(follow_up_service.call_view(row))

@@ -80,6 +80,9 @@ class Hl7Message(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     review_note: Mapped[str | None] = mapped_column(Text)
     received_by: Mapped[str] = mapped_column(String(200))
+    # The gateway user's site: PID-3 is matched among that site's patients, and only that
+    # site's staff see the message in the inbox or review it (every account has a site).
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
 
 
 class ObservationRecord(Base):
@@ -268,3 +271,87 @@ class DischargeRecord(Base):
     discharged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     discharged_by: Mapped[str] = mapped_column(String(200))
     signature_id: Mapped[int] = mapped_column(ForeignKey("signature.id"))
+
+
+class RescueMedication(Base):
+    """A rescue medication given during or after inhalation (e.g. a SABA for airway reactivity).
+
+    A record, not a flag: what (drug, dose and unit, route), when it was given
+    and by whom, who recorded it, and optionally the alert or adverse event it
+    answered. The stopping rule "not back to ≤ 10 % below baseline within
+    30 min after SABA" (clinical.md §4.2) runs its clock from ``given_at`` of
+    the session's first SABA. ``drug_class`` (``saba`` | ``other``) is derived
+    from the drug by :mod:`exoneb.monitoring.rescue`, never typed in.
+    """
+
+    __tablename__ = "monitoring_rescue_medication"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(40))
+    drug_other: Mapped[str | None] = mapped_column(String(200))
+    drug_class: Mapped[str] = mapped_column(String(10))
+    dose_amount: Mapped[float] = mapped_column(Float)
+    dose_unit: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str] = mapped_column(String(30))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    given_by: Mapped[str] = mapped_column(String(200))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_alert.id"))
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_event.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class FollowUpCall(Base):
+    """The telephone follow-up call scheduled on discharge after a first session (§4.4).
+
+    ``status``: ``open`` until the patient is reached, then ``done``. A call
+    not reached stays open with a new ``due_at`` (the retry time); every
+    attempt is a :class:`FollowUpAttempt` row. ``parameters`` keeps the
+    protocol values (and their sources) the due time was computed with.
+    """
+
+    __tablename__ = "monitoring_follow_up_call"
+    __table_args__ = (Index("ix_monitoring_follow_up_call_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    first_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    symptoms_reported: Mapped[bool | None] = mapped_column(Boolean)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scheduled_by: Mapped[str] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+class FollowUpAttempt(Base):
+    """One attempt at a follow-up call: reached or not, symptoms reported, retry time."""
+
+    __tablename__ = "monitoring_follow_up_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("monitoring_follow_up_call.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))  # reached | not_reached
+    symptoms_reported: Mapped[bool | None] = mapped_column(Boolean)
+    symptoms: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_by: Mapped[str] = mapped_column(String(200))

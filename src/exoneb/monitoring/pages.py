@@ -26,15 +26,18 @@ from starlette.responses import Response, StreamingResponse
 
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
-from exoneb.monitoring import push, service
+from exoneb.monitoring import follow_up_service, push, service
+from exoneb.monitoring.rescue import DRUG_LABELS, RescueRoute
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     AdverseEventReportIn,
     AlertAckIn,
     AlertResolveIn,
     DischargeIn,
+    FollowUpAttemptRequest,
     HoldLiftIn,
     ObservationIn,
+    RescueMedicationIn,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
 from exoneb.web.forms import act_or_show_again, parse
@@ -82,6 +85,12 @@ def _page(
         "may_discharge": auth.can(Action.SESSION_DISCHARGE),
         "recent": list(reversed(data.observations[-30:])),
         "alert_options": [(str(a.id), f"{a.title} (#{a.id})") for a in data.alerts],
+        "may_rescue": auth.can(Action.RESCUE_MEDICATION_RECORD),
+        "rescue_drugs": [(d.value, label) for d, label in DRUG_LABELS.items()],
+        "rescue_routes": [(r.value, r.value.replace("_", " ").replace("mdi", "(inhaler)"))
+                          for r in RescueRoute],
+        "event_options": [(str(e["id"]), f"{e['term_label']} grade {e['grade']} (#{e['id']})")
+                          for e in data.events],
     }  # fmt: skip
     return render(request, "monitoring/page.html", context, auth=auth, status_code=status_code)
 
@@ -370,4 +379,79 @@ def hl7_review(request: Request, message_id: int, auth: AuthDep, form: FormDep) 
     return act_or_show_again(
         run, done_url=HL7_INBOX_URL,
         again=lambda errors, code: _inbox(request, auth, False, errors, code, message_id),
+    )  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/monitoring/rescue-medications")
+def rescue(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Record a rescue medication given (drug, dose, route, time, by whom)."""
+    data: dict[str, Any] = {
+        k: v for k, v in form.items()
+        if k in RescueMedicationIn.model_fields and k != "given_at" and v != ""
+    }  # fmt: skip
+    if value := _utc(form.get("given_at")):
+        data["given_at"] = value
+    settings = auth.state.settings
+    return _submit(
+        request, auth, session_id, form, RescueMedicationIn, data,
+        lambda ctx, d: follow_up_service.record_rescue_medication(
+            ctx=ctx, settings=settings, session_id=session_id, data=d),
+        "#rescue",
+    )  # fmt: skip
+
+
+FOLLOW_UP_URL = "/monitoring/follow-up"
+CALL_LABELS = {"overdue": "Overdue", "due": "Due now", "upcoming": "Upcoming", "done": "Done"}
+
+
+def _calls(
+    request: Request, auth: Auth, errors: Mapping[str, str] | None = None,
+    status_code: int = 200, failed_id: int | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Response:  # fmt: skip
+    with auth.action() as ctx:
+        rows = follow_up_service.follow_up_calls(ctx=ctx, settings=auth.state.settings)
+    context = {
+        "groups": [(label, [r for r in rows if r.state.value == key])
+                   for key, label in CALL_LABELS.items()],
+        "errors": errors or {}, "failed_id": failed_id, "values": dict(values or {}),
+        "may_call": auth.can(Action.FOLLOW_UP_RECORD),
+    }  # fmt: skip
+    response = render(request, "monitoring/follow_up.html", context, auth=auth)
+    response.status_code = status_code
+    return response
+
+
+@router.get(FOLLOW_UP_URL)
+def follow_up_list(request: Request, auth: AuthDep) -> Response:
+    """Follow-up calls of your site: overdue, due now, upcoming and done."""
+    return _calls(request, auth)
+
+
+@router.post(FOLLOW_UP_URL + "/{call_id}/attempts")
+def follow_up_attempt(request: Request, call_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Record a call attempt: reached (symptoms or not) or not reached (retry time)."""
+    data: dict[str, Any] = {
+        k: v for k, v in form.items()
+        if k in ("version", "outcome", "symptoms", "note") and v != ""
+    }  # fmt: skip
+    if (reported := _tri(form.get("symptoms_reported"))) is not None:
+        data["symptoms_reported"] = reported
+    for name in ("called_at", "retry_at"):
+        if value := _utc(form.get(name)):
+            data[name] = value
+    parsed, errors = parse(FollowUpAttemptRequest, data)
+    if parsed is None:
+        return _calls(request, auth, errors, 422, call_id, form)
+    settings = auth.state.settings
+
+    def run() -> None:
+        with auth.action() as ctx:
+            follow_up_service.record_follow_up_attempt(
+                ctx=ctx, settings=settings, call_id=call_id, data=parsed
+            )
+
+    return act_or_show_again(
+        run, done_url=FOLLOW_UP_URL,
+        again=lambda errs, code: _calls(request, auth, errs, code, call_id, form),
     )  # fmt: skip

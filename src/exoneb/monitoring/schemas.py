@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exoneb.monitoring.adverse_events import Action, Causality, CtcaeTerm, Outcome
 from exoneb.monitoring.adverse_events import SeriousnessCriterion as Seriousness
+from exoneb.monitoring.follow_up import CallOutcome
+from exoneb.monitoring.rescue import DoseUnit, RescueDrug, RescueRoute
 
 
 class _In(BaseModel):
@@ -43,9 +45,24 @@ class ObservationIn(_In):
     wheeze: bool | None = None
     stridor: bool | None = None
     symptom_grade: int | None = Field(default=None, description="Highest CTCAE grade now (0–5).")
-    saba_given: bool = Field(default=False, description="Rescue bronchodilator given now.")
+    saba_given: bool = Field(
+        default=False,
+        description="No longer set here: record rescue medication with "
+        "POST /api/v1/sessions/{id}/rescue-medications (drug, dose, route, time).",
+    )
     signal_ok: bool = True
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("saba_given")
+    @classmethod
+    def _no_saba_flag(cls, value: bool) -> bool:
+        """A tick box cannot say which drug, how much and when: the stopping rule needs that."""
+        if value:
+            raise ValueError(
+                "Record the rescue medication as a record (drug, dose, route, time given) "
+                "with POST /api/v1/sessions/{id}/rescue-medications, not as a flag."
+            )
+        return value
 
 
 class ObservationBatchIn(_In):
@@ -349,3 +366,78 @@ class DischargeOut(BaseModel):
     discharged_at: datetime
     discharged_by: str
     signature_id: int
+
+
+class RescueMedicationIn(_In):
+    """A rescue medication given (e.g. salbutamol 200 µg by inhaler for airway reactivity)."""
+
+    drug: RescueDrug
+    drug_other: str | None = Field(default=None, max_length=200)
+    dose_amount: float
+    dose_unit: DoseUnit
+    route: RescueRoute
+    given_at: datetime | None = Field(
+        default=None, description="When it was given; now if left out."
+    )
+    given_by: str | None = Field(
+        default=None, max_length=200, description="Who gave it; the recording user if left out."
+    )
+    alert_id: int | None = None
+    adverse_event_id: int | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RescueMedicationOut(BaseModel):
+    """A recorded rescue medication."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    drug: str
+    drug_other: str | None
+    drug_class: str
+    dose_amount: float
+    dose_unit: str
+    route: str
+    given_at: datetime
+    given_by: str
+    alert_id: int | None
+    adverse_event_id: int | None
+    note: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class FollowUpAttemptRequest(_In):
+    """One follow-up call attempt; ``version`` is the call's version the caller loaded."""
+
+    version: int
+    outcome: CallOutcome
+    called_at: datetime | None = Field(
+        default=None, description="When the call was made; now if left out."
+    )
+    symptoms_reported: bool | None = None
+    symptoms: str | None = Field(default=None, max_length=2000)
+    retry_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FollowUpCallOut(BaseModel):
+    """A follow-up call as listed for staff."""
+
+    id: int
+    session_id: int
+    patient_id: int
+    patient_name: str
+    patient_mrn: str
+    reason: str
+    first_due_at: datetime
+    due_at: datetime
+    state: str
+    status: str
+    attempts: int
+    symptoms_reported: bool | None
+    completed_at: datetime | None
+    completed_by: str | None
+    version: int

@@ -48,16 +48,21 @@ from exoneb.core.clock import as_utc
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.inhalation import service as inhalation
 from exoneb.monitoring import push, rules
+from exoneb.monitoring.follow_up import call_due_at
 from exoneb.monitoring.hl7 import ErrorCode
 from exoneb.monitoring.models import (
     AdverseEventRecord,
     AlertRecord,
     CourseHold,
     DischargeRecord,
+    FollowUpCall,
     Hl7Message,
     ObservationRecord,
+    RescueMedication,
 )
+from exoneb.monitoring.rescue import first_saba_at
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     AdverseEventReportIn,
@@ -762,8 +767,7 @@ def _stopping_facts(ctx: Ctx, session: TherapySession) -> rules.StoppingFacts:
         select(AdverseEventRecord).where(AdverseEventRecord.enrolment_id == session.enrolment_id)
     ).all()
     obs = _pure_observations(ctx, session.id)
-    rows = observations(ctx=ctx, session_id=session.id)
-    saba = next((as_utc(r.observed_at) for r in rows if r.saba_given), None)
+    saba = saba_given_at(ctx=ctx, session_id=session.id)
     fevers = []
     for other in sessions.sessions_of(ctx=ctx, patient_id=session.patient_id):
         if other.enrolment_id != session.enrolment_id:
@@ -776,6 +780,43 @@ def _stopping_facts(ctx: Ctx, session: TherapySession) -> rules.StoppingFacts:
         airway_readings=rules.airway_readings(obs, baseline(ctx=ctx, session_id=session.id)),
         saba_given_at=saba, fevers=fevers,
     )  # fmt: skip
+
+
+def rescue_of(*, ctx: Ctx, session_id: int) -> Sequence[RescueMedication]:
+    """The rescue medications of a session by time given (no permission check, no audit)."""
+    return ctx.db.scalars(
+        select(RescueMedication)
+        .where(RescueMedication.session_id == session_id)
+        .order_by(RescueMedication.given_at, RescueMedication.id)
+    ).all()
+
+
+def call_of(*, ctx: Ctx, session_id: int) -> FollowUpCall | None:
+    """The session's follow-up call, if one was scheduled (no permission check, no audit)."""
+    return ctx.db.scalars(select(FollowUpCall).where(FollowUpCall.session_id == session_id)).first()
+
+
+def saba_given_at(*, ctx: Ctx, session_id: int) -> datetime | None:
+    """When the session's first SABA was given: the stopping rule's 30-minute clock (§4.2).
+
+    From the rescue-medication records; observations flagged ``saba_given``
+    before revision 0010 (when SABA was a tick box) still count, at their time.
+    """
+    given = [
+        (cls, as_utc(at)) for cls, at in ctx.db.execute(
+            select(RescueMedication.drug_class, RescueMedication.given_at)
+            .where(RescueMedication.session_id == session_id)
+        )
+    ]  # fmt: skip
+    given += [
+        ("saba", as_utc(at)) for at in ctx.db.scalars(
+            select(ObservationRecord.observed_at).where(
+                ObservationRecord.session_id == session_id,
+                ObservationRecord.saba_given.is_(True),
+            )
+        )
+    ]  # fmt: skip
+    return first_saba_at(given)
 
 
 def apply_stopping_rules(
@@ -881,8 +922,17 @@ def lift_hold(*, ctx: Ctx, hold_id: int, data: HoldLiftIn) -> CourseHold:
 # --- schedule and discharge --------------------------------------------------------------
 
 
-def _first_session(ctx: Ctx, session: TherapySession, start: datetime | None) -> tuple[bool, bool]:
-    """(first session of the course, dose level changed since the previous dosed session)."""
+def _first_session(
+    ctx: Ctx, session: TherapySession, start: datetime | None
+) -> tuple[bool, bool, bool]:
+    """(first session of the course, dose level changed, lot changed) since the previous one.
+
+    The previous session is the patient's latest earlier session of the same
+    enrolment whose nebulization started. The lot is that of each session's
+    verified preparation (the dose step 3 nebulized); when either lot cannot
+    be read the change cannot be ruled out, so it counts as a change (the
+    longer schedule is the safe side).
+    """
     earlier: list[tuple[datetime, TherapySession]] = []
     for other in sessions.sessions_of(ctx=ctx, patient_id=session.patient_id):
         if other.id == session.id or other.enrolment_id != session.enrolment_id:
@@ -891,9 +941,14 @@ def _first_session(ctx: Ctx, session: TherapySession, start: datetime | None) ->
         if t is not None and (start is None or t < start):
             earlier.append((t, other))
     if not earlier:
-        return True, False
+        return True, False, False
     previous = max(earlier, key=lambda e: e[0])[1]
-    return False, previous.arm_code != session.arm_code
+    this_dose = inhalation.verified_dose(ctx=ctx, session_id=session.id)
+    previous_dose = inhalation.verified_dose(ctx=ctx, session_id=previous.id)
+    lot_changed = (
+        this_dose is None or previous_dose is None or this_dose.lot_id != previous_dose.lot_id
+    )
+    return False, previous.arm_code != session.arm_code, lot_changed
 
 
 def schedule_for(
@@ -901,14 +956,15 @@ def schedule_for(
 ) -> tuple[rules.ObservationSchedule | None, bool]:
     """The observation schedule from the end of nebulization, and whether it is a first session."""
     tl = timeline(ctx=ctx, session_id=session.id)
-    first, dose_changed = _first_session(ctx, session, tl.nebulization_start_at)
+    first, dose_changed, lot_changed = _first_session(ctx, session, tl.nebulization_start_at)
     if tl.nebulization_end_at is None:
         return None, first
     onsets = tuple(as_utc(e.onset_at) for e in events_of(ctx=ctx, session_id=session.id)
                    if e.grade >= 2)  # fmt: skip
     context = rules.ScheduleContext(
-        first_session=first, dose_changed=dose_changed, grade2_event_onsets=onsets
-    )
+        first_session=first, dose_changed=dose_changed, lot_changed=lot_changed,
+        grade2_event_onsets=onsets,
+    )  # fmt: skip
     params = _protocol(settings, session.protocol_id).schedule_parameters()
     return rules.build_schedule(tl.nebulization_end_at, context, params), first
 
@@ -933,8 +989,14 @@ def checklist(
     settings: Settings,
     session_id: int,
     attestations: rules.Attestations | None = None,
+    follow_up_at: datetime | None = None,
 ) -> rules.DischargeChecklist:
-    """The discharge checklist now, from the stored observations (plus: alerts acknowledged)."""
+    """The discharge checklist now, from the stored observations (plus: alerts acknowledged).
+
+    After a first session the follow-up item passes on the call that discharge
+    will schedule: at ``follow_up_at`` if staff chose a time, else the
+    protocol's next-day default counted from now.
+    """
     session, _ = _session(ctx, session_id)
     schedule, first = schedule_for(ctx=ctx, settings=settings, session=session)
     if schedule is None:
@@ -942,11 +1004,14 @@ def checklist(
             rules.ChecklistItem("observation_time", "Observation started", rules.ItemStatus.MISSING,
                                 "Nebulization has not ended yet."),
         ))  # fmt: skip
+    params = _protocol(settings, session.protocol_id).discharge_parameters()
+    now = ctx.clock.now()
     result = rules.evaluate_discharge(
         baseline=baseline(ctx=ctx, session_id=session.id),
         observations=_pure_observations(ctx, session.id), schedule=schedule,
-        now=ctx.clock.now(), attestations=attestations or rules.Attestations(),
-        first_session=first, params=_protocol(settings, session.protocol_id).discharge_parameters(),
+        now=now, attestations=attestations or rules.Attestations(),
+        first_session=first, params=params,
+        follow_up_due_at=as_utc(follow_up_at) if follow_up_at else call_due_at(now, params),
     )  # fmt: skip
     return rules.DischargeChecklist((*result.items, _alerts_item(ctx, session.id)))
 
@@ -973,24 +1038,32 @@ def discharge(
     attest = rules.Attestations(
         data.walks_unaided, data.instructions_given, data.follow_up_scheduled
     )
-    result = checklist(ctx=ctx, settings=settings, session_id=session_id, attestations=attest)
+    now, who = ctx.clock.now(), _who(ctx)
+    if data.follow_up_at is not None and as_utc(data.follow_up_at) <= now:
+        raise InvalidInput("The follow-up call must be due after discharge.", field="follow_up_at")
+    result = checklist(
+        ctx=ctx, settings=settings, session_id=session_id, attestations=attest,
+        follow_up_at=data.follow_up_at,
+    )  # fmt: skip
     _, first = schedule_for(ctx=ctx, settings=settings, session=session)
-    if first and data.follow_up_scheduled and data.follow_up_at is None:
-        raise InvalidInput("Give the time of the follow-up call.", field="follow_up_at")
+    discharge_params = _protocol(settings, session.protocol_id).discharge_parameters()
+    # After a first session the call is always scheduled (protocol default time unless staff
+    # chose one); after a later session only when staff ask for one.
+    follow_up_at = None if data.follow_up_at is None else as_utc(data.follow_up_at)
+    if first and follow_up_at is None:
+        follow_up_at = call_due_at(now, discharge_params)
     if not result.dischargeable:
         blockers = "; ".join(f"{i.label}: {i.detail}" for i in result.blockers)
         raise RuleViolation(f"Discharge is blocked until every criterion holds — {blockers}")
     view = checklist_view(result)
-    params = dataclasses.asdict(_protocol(settings, session.protocol_id).discharge_parameters())
-    now, who = ctx.clock.now(), _who(ctx)
+    params = dataclasses.asdict(discharge_params)
     record = DischargeRecord(
         session_id=session.id, patient_id=patient.id, checklist=view["items"],
         attestations={"walks_unaided": data.walks_unaided,
                       "instructions_given": data.instructions_given,
                       "follow_up_scheduled": data.follow_up_scheduled},
-        first_session=first,
-        follow_up_at=None if data.follow_up_at is None else as_utc(data.follow_up_at),
-        contact=data.contact, note=data.note, parameters=params, discharged_at=now,
+        first_session=first, follow_up_at=follow_up_at, contact=data.contact, note=data.note,
+        parameters=params, discharged_at=now,
         discharged_by_id=ctx.actor.user_id, discharged_by=who,
     )  # fmt: skip
     signature = accounts.sign(
@@ -1007,7 +1080,38 @@ def discharge(
     )  # fmt: skip
     sessions.move(ctx=ctx, session_id=session.id, target=State.DISCHARGED, version=session.version,
                   reason="discharge criteria met; signed")  # fmt: skip
+    if follow_up_at is not None:
+        _schedule_follow_up(ctx, session, follow_up_at, discharge_params, first)
     return record
+
+
+def _schedule_follow_up(
+    ctx: Ctx,
+    session: TherapySession,
+    due_at: datetime,
+    params: rules.DischargeParameters,
+    first: bool,
+) -> FollowUpCall:
+    """Schedule the telephone follow-up: always after a first session (clinical.md §4.4)."""
+    now, who = ctx.clock.now(), _who(ctx)
+    keep = ("follow_up_after_h", "follow_up_early_h", "follow_up_grace_h", "follow_up_retry_h")
+    sources = rules.sources_of(params)
+    call = FollowUpCall(
+        session_id=session.id, patient_id=session.patient_id,
+        reason="Next-day telephone follow-up after a first session (clinical.md §4.4)."
+        if first else "Follow-up call requested at discharge.",
+        first_due_at=due_at, due_at=due_at, status="open", attempts=0,
+        parameters={k: {"value": getattr(params, k), "source": sources[k]} for k in keep},
+        scheduled_at=now, scheduled_by=who,
+    )  # fmt: skip
+    ctx.db.add(call)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="follow_up.schedule", entity_type="monitoring_follow_up_call",
+        entity_id=call.id, entity_version=call.version, patient_id=session.patient_id,
+        after={"session_id": session.id, "due_at": due_at.isoformat(), "reason": call.reason},
+    )  # fmt: skip
+    return call
 
 
 def signed_content(record: DischargeRecord) -> dict[str, Any]:
@@ -1106,7 +1210,7 @@ def receive_hl7(*, ctx: Ctx, settings: Settings, raw: bytes, peer: str | None = 
         message_type=f"{header.message_type}^{header.trigger_event}" if header else "",
         problems=[], patient_identifiers=[], ack_code="", ack_control_id="", ack_raw=b"",
         parse_status="parsed", match_status="not_applicable", review_status="none",
-        received_by=_who(ctx),
+        received_by=_who(ctx), site_id=_gateway_site(ctx),
     )  # fmt: skip
     extra: list[rules.Hl7Problem] = []
     code: rules.AckCode | None = None
@@ -1183,10 +1287,21 @@ def _ack_code(ack: bytes) -> str:
     return ""
 
 
+def _gateway_site(ctx: Ctx) -> int:
+    """The site a received message belongs to: the gateway account's (every account has one)."""
+    if ctx.actor.site_id is None:
+        raise RuleViolation(
+            "The gateway must run as a staff account of a site (exoneb monitor-gateway --user)."
+        )
+    return ctx.actor.site_id
+
+
 def hl7_inbox(*, ctx: Ctx, pending_only: bool = True, limit: int = 100) -> Sequence[Hl7Message]:
-    """Received HL7 messages, newest first (by default those waiting for review)."""
+    """Received HL7 messages of the user's site, newest first (by default those to review)."""
     authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
     stmt = select(Hl7Message).order_by(Hl7Message.received_at.desc(), Hl7Message.id.desc())
+    if ctx.actor.site_id is not None:
+        stmt = stmt.where(Hl7Message.site_id == ctx.actor.site_id)
     if pending_only:
         stmt = stmt.where(Hl7Message.review_status == "pending")
     return ctx.db.scalars(stmt.limit(limit)).all()
@@ -1215,6 +1330,8 @@ class MonitoringPage:
     discharge: DischargeRecord | None
     stopping: rules.StoppingDecision
     not_evaluated: tuple[tuple[str, str], ...]
+    rescue: Sequence[RescueMedication] = ()
+    follow_up: FollowUpCall | None = None
 
 
 def page(*, ctx: Ctx, settings: Settings, session_id: int) -> MonitoringPage:
@@ -1244,6 +1361,8 @@ def page(*, ctx: Ctx, settings: Settings, session_id: int) -> MonitoringPage:
             _stopping_facts(ctx, session), now, protocol.stopping_parameters()
         ),
         not_evaluated=evaluation.not_evaluated,
+        rescue=rescue_of(ctx=ctx, session_id=session.id),
+        follow_up=call_of(ctx=ctx, session_id=session.id),
     )  # fmt: skip
 
 
@@ -1404,7 +1523,7 @@ def keep_unframed(*, ctx: Ctx, data: bytes, reason: str, peer: str | None = None
         message_type="", parse_status="unframed", match_status="not_applicable",
         problems=[{"code": int(ErrorCode.SEGMENT_SEQUENCE), "text": reason, "severity": "E"}],
         patient_identifiers=[], ack_code="", ack_control_id="", ack_raw=b"",
-        review_status="pending", received_by=_who(ctx),
+        review_status="pending", received_by=_who(ctx), site_id=_gateway_site(ctx),
     )  # fmt: skip
     ctx.db.add(row)
     ctx.db.flush()
@@ -1417,7 +1536,7 @@ def review_hl7(*, ctx: Ctx, message_id: int, note: str) -> Hl7Message:
     """A named staff member marks a kept HL7 message as reviewed, saying what was done."""
     authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
     row = ctx.db.get(Hl7Message, message_id)
-    if row is None:
+    if row is None or (ctx.actor.site_id is not None and row.site_id != ctx.actor.site_id):
         raise NotFound("No such HL7 message.")
     if row.patient_id is not None:
         patients.load_visible(ctx, row.patient_id)

@@ -106,7 +106,9 @@ def monitoring_section(ctx: Ctx, sc: SessionContext) -> Section:
     events = monitoring.events_of(ctx=ctx, session_id=sid)
     record = monitoring.discharge_record(ctx=ctx, session_id=sid)
     holds = monitoring.holds_for(ctx=ctx, session_id=sid)
-    if not (rows or alerts or events or record or holds):
+    rescue = monitoring.rescue_of(ctx=ctx, session_id=sid)
+    call = monitoring.call_of(ctx=ctx, session_id=sid)
+    if not (rows or alerts or events or record or holds or rescue):
         return not_recorded("monitoring", title, "No monitoring recorded for this session.")
     start = monitoring.timeline(ctx=ctx, session_id=sid).nebulization_start_at
     from exoneb.assessment import service as assessment
@@ -144,6 +146,13 @@ def monitoring_section(ctx: Ctx, sc: SessionContext) -> Section:
               (Column("Term"), Column("Grade"), Column("Grade definition"), Column("Onset (UTC)"),
                Column("End (UTC)"), Column("Serious"), Column("Causality"), Column("Action"),
                Column("Outcome"), Column("Report due (UTC)"), Column("Reported (UTC)")), ae_rows),
+        Table("Rescue medication",
+              (Column("Given (UTC)"), Column("Drug"), Column("Class"), Column("Dose"),
+               Column("Route"), Column("Given by"), Column("Recorded by")),
+              tuple((utc_text(r.given_at), r.drug_other or r.drug, r.drug_class,
+                     f"{r.dose_amount:g} {'µg' if r.dose_unit == 'ug' else r.dose_unit}",
+                     r.route.replace("_", " "), r.given_by, r.recorded_by)
+                    for r in rescue)),
         Table("Active holds and stopping-rule events",
               (Column("Scope"), Column("Origin"), Column("Rule"), Column("Reason"),
                Column("DLT candidate"), Column("Placed (UTC)"), Column("By")), hold_rows),
@@ -159,6 +168,11 @@ def monitoring_section(ctx: Ctx, sc: SessionContext) -> Section:
         status = "discharged"
         items += [Item("Discharged", f"{utc_text(record.discharged_at)} by {record.discharged_by}"),
                   Item("Follow-up", utc_text(record.follow_up_at)),
+                  Item("Follow-up call", None if call is None else
+                       f"{call.status}, {call.attempts} attempt(s)"
+                       + (f", done {utc_text(call.completed_at)} by {call.completed_by}"
+                          if call.completed_at else "")
+                       + (", symptoms reported" if call.symptoms_reported else "")),
                   Item("Contact", record.contact)]  # fmt: skip
         tables_.append(Table("Discharge checklist",
                              (Column("Item"), Column("Status"), Column("Detail"), Column("Source")),
