@@ -148,7 +148,6 @@ def observation(request: Request, session_id: int, auth: AuthDep, form: FormDep)
     data["observed_at"] = _utc(form.get("observed_at"))
     for name in ("respiratory_symptoms", "wheeze", "stridor"):
         data[name] = _tri(form.get(name))
-    data["saba_given"] = form.get("saba_given") == "on"
     data = {k: v for k, v in data.items() if v is not None}
     settings = auth.state.settings
     return _submit(
