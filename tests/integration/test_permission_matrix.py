@@ -135,9 +135,19 @@ def _supervise(ctx: Ctx, world: World, p: Prepared) -> object:
 _MONITORED: dict[str, int] = {}  # by database URL
 
 
+_FOLLOW_UP: dict[str, int] = {}  # by database URL: the one discharged session with a call
+
+
 def _prepare_monitoring(world: World, action: Action) -> Prepared:
     """A session in monitoring (one per world, except discharge: a fresh dischargeable one;
-    follow-up: a fresh discharged first session with its call)."""
+    follow-up: one discharged first session per world whose call stays open — each run records
+    "not reached" — so the shared world's dose-level cohort does not grow by one per role)."""
+    key = world.settings.database_url
+    if action is Action.FOLLOW_UP_RECORD and key in _FOLLOW_UP:
+        with world.action(Role.NURSE) as ctx:
+            call = monitoring.call_of(ctx=ctx, session_id=_FOLLOW_UP[key])
+            assert call is not None
+            return {"call_id": call.id, "version": call.version}
     if action in (Action.SESSION_DISCHARGE, Action.FOLLOW_UP_RECORD):
         session_id, end = monitored_session(world, _mrn())
         for minute in (0, 15, 30):
@@ -158,8 +168,8 @@ def _prepare_monitoring(world: World, action: Action) -> Prepared:
             )
             call = monitoring.call_of(ctx=ctx, session_id=session_id)
             assert call is not None
+        _FOLLOW_UP[key] = session_id
         return {"call_id": call.id, "version": call.version}
-    key = world.settings.database_url
     if key not in _MONITORED:
         _MONITORED[key] = monitored_session(world, _mrn())[0]
     session_id = _MONITORED[key]
