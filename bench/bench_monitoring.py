@@ -1,19 +1,32 @@
-"""``make bench``: monitoring ingest throughput and alert evaluation latency (issue 7).
+"""``make bench``: monitoring ingest throughput and arrival → alert stored → pushed (issue 7).
 
 Reports, on SQLite (a file, WAL, ``synchronous=FULL``) and — when PostgreSQL
-binaries are installed — on a throwaway PostgreSQL cluster:
+binaries are installed — on a throwaway PostgreSQL cluster, with the machine's
+load average printed next to the numbers:
 
-1. *ingest*: device batches of 1,000 observations into one monitored session
-   through ``monitoring.service.ingest_batch`` (validation, insert, one audit
-   row, alert evaluation, commit), observations per second of wall time;
-2. *alert latency*: 50 sessions monitored at once, each already holding
-   10 minutes of 1 Hz readings; every second of simulated time each session
-   receives one reading (a few fall below the SpO2 floor), and the time from
-   the reading arriving to its transaction committing — observation stored,
-   alert rules evaluated, any alert stored — is recorded: p50, p99, max.
-   A screen sees a stored alert at its next poll of the stored rows (the live
-   chart polls every ``monitoring.pages.POLL_S`` seconds), so "pushed" adds
-   at most that interval.
+1. *ingest*: device batches (of 100 and of 500 readings, spread over 10
+   monitored sessions) through ``monitoring.service.ingest_batch`` — request
+   parsing into the Pydantic schema, validation, set-based insert, one audit
+   row per batch, alert evaluation, commit — observations per second of wall
+   time;
+2. *arrival → stored → pushed, in process*: 50 sessions monitored at once,
+   each with 10 minutes of 1 Hz history and a subscriber that listens through
+   the real push (``push.waker``, in its own event loop, as the SSE stream
+   does) and re-reads the stored rows (``service.live``) when woken; 30 rounds
+   of one reading per session, stored one after the other through the
+   service; 10 sessions are desaturating, so their SpO2 alert is raised during
+   the run and updated by every later reading. *stored* = committed;
+   *pushed* = the subscriber's re-read returned the new observation (and the
+   alert). p50 / p95 / p99 / max.
+3. *arrival → stored → pushed, over HTTP*: the real web app served by uvicorn
+   in a subprocess; the same 50 sessions each with an open live chart (the
+   SSE stream ``/sessions/{id}/monitoring/stream``, read by an HTTP client);
+   for ``TICKS`` seconds every session's device posts one reading a second to
+   the batch API, at its own offset within the second (50 readings/s).
+   *stored* = the API answered; *pushed* = the chart's stream delivered the
+   observation and — for the desaturating sessions — the alert. The server
+   process's CPU per reading is printed: above ~1 s of CPU per second the one
+   process cannot keep up and the latencies measure its queue.
 
 Goals (issue 7): ≥ 5,000 observations/s ingest; p99 < 100 ms from arrival to
 alert stored and pushed with 50 sessions. Speed is never asserted in tests.
@@ -23,15 +36,22 @@ rules needing a baseline are skipped; the others run as in the clinic.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
+from sqlalchemy import text
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -41,36 +61,42 @@ from exoneb.core.clock import FrozenClock
 from exoneb.core.config import Settings
 from exoneb.core.context import SYSTEM, Actor
 from exoneb.core.db import make_engine, make_session_factory
+from exoneb.monitoring import push
 from exoneb.monitoring import service as monitoring
-from exoneb.monitoring.pages import POLL_S
 from exoneb.monitoring.schemas import ObservationBatchIn, ObservationIn
 from exoneb.patients import service as patients
 from exoneb.patients.schemas import ConsentCreate, EnrolmentCreate, PatientCreate
 from exoneb.sessions.models import SessionTransition, TherapySession
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH = 1_000
-BATCHES = 20
-SESSIONS = 50
+INGEST = ((100, 100), (500, 40))  # (readings per device batch, batches), over INGEST_SESSIONS
+INGEST_SESSIONS = 10
+SESSIONS = int(os.environ.get("EXONEB_BENCH_SESSIONS", "50"))
+DESATURATING = max(1, SESSIONS // 5)  # every 5th session: SpO2 86 % from 20 s before the live run
 HISTORY_S = 600
-TICKS = 60
+TICKS = 30  # seconds of live readings (one per session per second)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+USERNAME, PASSWORD = "benchnurse", "bench password 1"
 
 
 Setup = tuple[Settings, "sessionmaker[DbSession]", Actor, list[int], FrozenClock]
 
 
-def _setup(url: str, sessions: int) -> Setup:
+def _settings(url: str) -> Settings:
+    return Settings(environment="test", database_url=url, cheap_password_hashing=True)  # type: ignore[call-arg]
+
+
+def _setup(url: str, sessions: int, t0: datetime = T0) -> Setup:
     migrate.upgrade(url)
-    settings = Settings(environment="test", database_url=url, cheap_password_hashing=True)  # type: ignore[call-arg]
+    settings = _settings(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    clock = FrozenClock(T0)
+    clock = FrozenClock(t0)
     with transaction.action(factory, actor=SYSTEM, clock=clock) as ctx:
         site = accounts.create_site(ctx=ctx, code="B1", name="Bench")
         user = accounts.create_user(
-            ctx=ctx, settings=settings, username="benchnurse", full_name="Bench Nurse",
-            role="physician", site_id=site.id, password="bench password 1",
+            ctx=ctx, settings=settings, username=USERNAME, full_name="Bench Nurse",
+            role="physician", site_id=site.id, password=PASSWORD,
         )  # fmt: skip
         actor = accounts.actor_for(user)
     ids = []
@@ -87,12 +113,12 @@ def _setup(url: str, sessions: int) -> Setup:
             s = TherapySession(
                 patient_id=p.id, enrolment_id=e.id, protocol_id=e.protocol_id,
                 protocol_version=e.protocol_version, arm_code=e.arm_code, state="monitoring",
-                planned_for=T0, created_at=T0, created_by="bench", updated_at=T0,
+                planned_for=t0, created_at=t0, created_by="bench", updated_at=t0,
                 updated_by="bench",
             )  # fmt: skip
             ctx.db.add(s)
             ctx.db.flush()
-            for state, at in (("inhaling", T0 - timedelta(minutes=10)), ("monitoring", T0)):
+            for state, at in (("inhaling", t0 - timedelta(minutes=10)), ("monitoring", t0)):
                 ctx.db.add(SessionTransition(session_id=s.id, to_state=state, at=at,
                                              actor_name="bench"))  # fmt: skip
             ids.append(s.id)
@@ -106,56 +132,349 @@ def _batch(start: datetime, n: int, spo2: float = 96.0) -> ObservationBatchIn:
     ])  # fmt: skip
 
 
-def bench_ingest(url: str) -> float:
-    settings, factory, actor, ids, clock = _setup(url, 1)
-    clock.advance(timedelta(seconds=BATCH * BATCHES + 60))
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} CPUs"
+
+
+def bench_ingest(url: str, size: int, batches: int) -> float:
+    """Device batches of ``size`` readings, round-robin over the sessions; observations/s."""
+    settings, factory, actor, ids, clock = _setup(url, INGEST_SESSIONS)
+    clock.advance(timedelta(seconds=size * batches + 60))
+    raw = [  # what the devices send, as JSON: parsing it is part of the work measured
+        _batch(T0 + timedelta(seconds=(b // len(ids)) * size), size).model_dump_json()
+        for b in range(batches)
+    ]
     started = time.perf_counter()
-    for b in range(BATCHES):
+    for b, body in enumerate(raw):
+        data = ObservationBatchIn.model_validate_json(body)
         with transaction.action(factory, actor=actor, clock=clock) as ctx:
-            start = T0 + timedelta(seconds=b * BATCH)
             monitoring.ingest_batch(
-                ctx=ctx, settings=settings, session_id=ids[0], data=_batch(start, BATCH)
+                ctx=ctx, settings=settings, session_id=ids[b % len(ids)], data=data
             )
-    return BATCH * BATCHES / (time.perf_counter() - started)
+    return size * batches / (time.perf_counter() - started)
 
 
-def bench_latency(url: str) -> tuple[list[float], int]:
-    settings, factory, actor, ids, clock = _setup(url, SESSIONS)
-    clock.advance(timedelta(seconds=HISTORY_S + TICKS + 5))
+# --- arrival → stored → pushed, over the real web app --------------------------------------
+
+
+def serve(url: str, port: int) -> None:
+    """The web app on ``url`` (real clock), for the push bench: ``bench_monitoring.py --serve``."""
+    import uvicorn
+
+    from exoneb.web.app import create_app
+
+    app = create_app(_settings(url))
+    profile = os.environ.get("EXONEB_BENCH_PROFILE")  # a file: cProfile the server into it
+    if not profile:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        return
+    import cProfile
+
+    with cProfile.Profile() as p:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    p.dump_stats(profile)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Charts:
+    """What the 50 live charts received, and when (perf_counter seconds)."""
+
+    def __init__(self) -> None:
+        self.observation_seen: dict[int, float] = {}
+        self.alert_events: dict[int, list[tuple[float, set[int]]]] = defaultdict(list)
+        self.listening: set[int] = set()
+
+    async def read(self, client: httpx.AsyncClient, session_id: int) -> None:
+        try:
+            await self._read(client, session_id)
+        except httpx.HTTPError as exc:  # a chart whose stream broke: its readings never arrive
+            print(f"  the live chart of session {session_id} broke: {type(exc).__name__}")
+
+    async def _read(self, client: httpx.AsyncClient, session_id: int) -> None:
+        url = f"/sessions/{session_id}/monitoring/stream"
+        async with client.stream("GET", url) as response:
+            event = ""
+            async for line in response.aiter_lines():
+                now = time.perf_counter()
+                if line == ": woke by listening":
+                    self.listening.add(session_id)
+                elif line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "observations":
+                    for o in json.loads(line[6:]):
+                        self.observation_seen.setdefault(o["id"], now)
+                elif line.startswith("data: ") and event == "alerts":
+                    ids = {a["id"] for a in json.loads(line[6:])}
+                    self.alert_events[session_id].append((now, ids))
+
+
+async def _push_run(
+    base: str, ids: list[int], desaturating: set[int], server_pid: int
+) -> dict[str, list[float]]:
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        login = await client.post(
+            "/api/v1/auth/login", json={"username": USERNAME, "password": PASSWORD}
+        )
+        login.raise_for_status()
+        headers = {"X-CSRF-Token": login.json()["csrf_token"]}
+        charts = _Charts()
+        readers = []
+        for sid in ids:  # the charts are opened one after the other, as staff open them
+            readers.append(asyncio.create_task(charts.read(client, sid)))
+            deadline = time.perf_counter() + 30
+            while sid not in charts.listening and time.perf_counter() < deadline:
+                await asyncio.sleep(0.01)
+        sent: list[tuple[int, float, float, int, list[int]]] = []  # sid, sent, stored, obs, alerts
+        failed: list[str] = []  # readings the server refused or dropped (reported, not hidden)
+
+        async def post(sid: int) -> None:
+            spo2 = 86.0 if sid in desaturating else 96.0
+            body = {"device_id": "bench-ox", "observations": [
+                {"observed_at": datetime.now(UTC).isoformat(), "spo2_pct": spo2,
+                 "heart_rate_per_min": 80.0}]}  # fmt: skip
+            t = time.perf_counter()
+            try:
+                r = await client.post(
+                    f"/api/v1/sessions/{sid}/observations/batch", json=body, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                failed.append(f"{type(exc).__name__}")
+                return
+            if r.status_code != 201:
+                failed.append(f"HTTP {r.status_code}: {r.text[:120]}")
+                return
+            out = r.json()
+            sent.append((sid, t, time.perf_counter(), out["first_id"], out["alerts_raised"]))
+
+        posts = []
+        cpu_before = _cpu_s(server_pid)
+        start = time.perf_counter() + 0.2
+        for tick in range(TICKS):
+            for i, sid in enumerate(ids):  # each device at its own offset within the second
+                await asyncio.sleep(max(0.0, start + tick + i / len(ids) - time.perf_counter()))
+                posts.append(asyncio.create_task(post(sid)))
+        await asyncio.gather(*posts)
+        await asyncio.sleep(2.0)  # the last pushes
+        server_cpu_s = _cpu_s(server_pid) - cpu_before
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+
+    out: dict[str, list[float]] = defaultdict(list)
+    out["failed"] = [float(len(failed))]
+    if failed:
+        print(f"  {len(failed)} of {len(failed) + len(sent)} readings failed, e.g. {failed[0]}")
+    out["server CPU per reading"] = [server_cpu_s / max(1, len(sent))]
+    alerting: set[int] = set()  # sessions whose SpO2 alert has been raised
+    for sid, t, stored, obs_id, raised in sorted(sent, key=lambda x: x[1]):
+        out["stored"].append(stored - t)
+        seen = charts.observation_seen.get(obs_id)
+        out["observation pushed"].append((seen - t) if seen is not None else float("inf"))
+        if raised:
+            alerting.add(sid)
+        if sid in alerting:  # this reading raised or updated the alert: the chart's next alerts
+            later = [at for at, alert_ids in charts.alert_events[sid] if at >= t and alert_ids]
+            out["alert pushed"].append((min(later) - t) if later else float("inf"))
+    return out
+
+
+def bench_push(url: str) -> dict[str, list[float]]:
+    """50 sessions with live charts; readings posted at 1 Hz each; latencies in seconds."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    t0 = now - timedelta(seconds=HISTORY_S + 2)
+    settings, factory, actor, ids, clock = _setup(url, SESSIONS, t0)
+    clock.advance(timedelta(seconds=HISTORY_S + 2))
+    desaturating = {sid for i, sid in enumerate(ids) if i % (SESSIONS // DESATURATING) == 0}
     for sid in ids:
         with transaction.action(factory, actor=actor, clock=clock) as ctx:
+            low = sid in desaturating
+            history = (
+                _batch(t0, HISTORY_S - 20).observations
+                + _batch(
+                    t0 + timedelta(seconds=HISTORY_S - 20), 20, 86.0 if low else 96.0
+                ).observations
+            )
             monitoring.ingest_batch(ctx=ctx, settings=settings, session_id=sid,
-                                    data=_batch(T0, HISTORY_S))  # fmt: skip
-    latencies, alerts = [], 0
-    for tick in range(TICKS):
-        at = T0 + timedelta(seconds=HISTORY_S + tick)
-        for i, sid in enumerate(ids):
-            spo2 = 86.0 if i % 10 == 0 and tick >= 20 else 96.0  # 5 sessions desaturate
-            started = time.perf_counter()
+                                    data=ObservationBatchIn(device_id="bench-ox",
+                                                            observations=history))  # fmt: skip
+    port = _free_port()
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below) the server's errors, counted
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", url, str(port)], cwd=ROOT, stderr=log,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        return asyncio.run(_push_run(base, ids, desaturating, server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.seek(0)
+        errors = [line for line in log if line.startswith("unhandled error")]
+        if errors:
+            print(f"  the server logged {len(errors)} unhandled errors, e.g. {errors[0].strip()}")
+        log.close()
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc), NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_push_in_process(url: str) -> dict[str, list[float]]:
+    """The same 50 sessions, one reading at a time through the service, each chart a real waker.
+
+    Isolates the push from the web server's capacity: every reading is stored
+    (``ingest_batch``, committed), then the session's subscriber — listening
+    through :func:`exoneb.monitoring.push.waker` in its own event loop, as the
+    SSE stream does — wakes and re-reads the stored rows (``service.live``);
+    *pushed* is when that re-read returns the new observation (and the alert).
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    t0 = now - timedelta(seconds=HISTORY_S + 2)
+    settings, factory, actor, ids, clock = _setup(url, SESSIONS, t0)
+    clock.advance(timedelta(seconds=HISTORY_S + 2))
+    desaturating = {sid for i, sid in enumerate(ids) if i % (SESSIONS // DESATURATING) == 0}
+    for sid in ids:
+        low = sid in desaturating
+        history = (
+            _batch(t0, HISTORY_S - 20).observations
+            + _batch(t0 + timedelta(seconds=HISTORY_S - 20), 20, 86.0 if low else 96.0).observations
+        )
+        with transaction.action(factory, actor=actor, clock=clock) as ctx:
+            monitoring.ingest_batch(ctx=ctx, settings=settings, session_id=sid,
+                                    data=ObservationBatchIn(device_id="bench-ox",
+                                                            observations=history))  # fmt: skip
+    seen: dict[int, tuple[float, int, int]] = {}  # session → (time, last observation id, alerts)
+    ready = threading.Event()
+    arrived = threading.Condition()
+    stop = threading.Event()
+
+    async def subscriber(sid: int, listening: list[int]) -> None:
+        async with push.waker(settings.database_url, sid) as waker:
+            listening.append(sid)
+            last_id, since = 0, None
+            while not stop.is_set():
+                with transaction.action(factory, actor=actor, clock=clock) as ctx:
+                    update = monitoring.live(ctx=ctx, session_id=sid, after_id=last_id,
+                                             since=since)  # fmt: skip
+                last_id, since = update.last_id, update.since
+                with arrived:
+                    seen[sid] = (time.perf_counter(), last_id, len(update.alerts))
+                    arrived.notify_all()
+                await waker.wait(0.5)
+
+    async def subscribers() -> None:
+        listening: list[int] = []
+        tasks = [asyncio.create_task(subscriber(sid, listening)) for sid in ids]
+        while len(listening) < len(ids):
+            await asyncio.sleep(0.01)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*tasks)
+
+    thread = threading.Thread(target=lambda: asyncio.run(subscribers()), daemon=True)
+    thread.start()
+    ready.wait(60)
+    time.sleep(0.5)
+    out: dict[str, list[float]] = defaultdict(list)
+    alerting: set[int] = set()
+    for _tick in range(TICKS):
+        for sid in ids:
+            spo2 = 86.0 if sid in desaturating else 96.0
+            clock.advance(timedelta(milliseconds=20))
+            data = _batch(clock.now() - timedelta(seconds=1), 1, spo2)
+            t = time.perf_counter()
             with transaction.action(factory, actor=actor, clock=clock) as ctx:
-                _, raised = monitoring.ingest_batch(
-                    ctx=ctx, settings=settings, session_id=sid, data=_batch(at, 1, spo2)
+                new_ids, raised = monitoring.ingest_batch(
+                    ctx=ctx, settings=settings, session_id=sid, data=data
                 )
-            latencies.append((time.perf_counter() - started) * 1000)
-            alerts += len(raised)
-    return latencies, alerts
+            stored = time.perf_counter()
+            alerting.update([sid] if raised else [])
+            with arrived:  # until the subscriber's re-read has the new row
+                arrived.wait_for(
+                    lambda sid=sid, first=new_ids[0]: seen.get(sid, (0, 0, 0))[1] >= first,
+                    timeout=10,
+                )
+                at, _, alerts = seen.get(sid, (float("inf"), 0, 0))
+            out["stored"].append(stored - t)
+            out["observation pushed"].append(at - t)
+            if sid in alerting:
+                out["alert pushed"].append((at - t) if alerts else float("inf"))
+    stop.set()
+    thread.join(30)
+    return out
 
 
-def _report(name: str, url: str) -> None:
-    rate = bench_ingest(url)
-    print(f"{name}: ingest {rate:,.0f} observations/s (batches of {BATCH}, {BATCHES} batches)")
-    lat, alerts = bench_latency(url.replace("bench1", "bench2"))
-    q = statistics.quantiles(lat, n=100)
-    print(
-        f"{name}: arrival → stored (+ alert rules, alert stored) with {SESSIONS} sessions, "
-        f"{len(lat)} readings, {alerts} alerts raised: p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, "
-        f"max {max(lat):.1f} ms; a screen sees it at its next poll (≤ {POLL_S:g} s)"
+def _q(values: list[float]) -> str:
+    ms = sorted(v * 1000 for v in values)
+    if len(ms) < 2:
+        return "no samples"
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    lost = sum(1 for v in ms if v == float("inf"))
+    tail = f", {lost} never pushed" if lost else ""
+    return (
+        f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {ms[-1]:.1f} ms "
+        f"(n={len(ms)}{tail})"
     )
 
 
+def _report(name: str, url_of: dict[str, str]) -> None:
+    for size, batches in INGEST:
+        before = _load()
+        rate = bench_ingest(url_of[f"ingest{size}"], size, batches)
+        print(
+            f"{name}: ingest {rate:,.0f} observations/s (device batches of {size}, {batches} "
+            f"batches over {INGEST_SESSIONS} sessions) [{before}]",
+            flush=True,
+        )
+    before = _load()
+    out = bench_push_in_process(url_of["inproc"])
+    print(f"{name}: {SESSIONS} sessions, each chart a push subscriber (waker + re-read) in this "
+          f"process, readings stored one after the other through the service for {TICKS} "
+          f"rounds [{before} before, {_load()} after]:")  # fmt: skip
+    for what in ("stored", "observation pushed", "alert pushed"):
+        print(f"  arrival → {what}: {_q(out[what])}", flush=True)
+    before = _load()
+    out = bench_push(url_of["push"])
+    print(f"{name}: {SESSIONS} sessions with open live charts, 1 reading/s each for {TICKS} s "
+          f"[{before} before, {_load()} after]:")  # fmt: skip
+    for what in ("stored", "observation pushed", "alert pushed"):
+        print(f"  arrival → {what}: {_q(out[what])}", flush=True)
+    cpu_ms = out["server CPU per reading"][0] * 1000
+    print(f"  server process CPU (user + system, requests and streams) per reading: "
+          f"{cpu_ms:.1f} ms", flush=True)  # fmt: skip
+
+
+DATABASES = ("ingest100", "ingest500", "inproc", "push")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        serve(sys.argv[2], int(sys.argv[3]))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        _report("SQLite", f"sqlite:///{tmp}/bench1.db")
+        _report("SQLite", {d: f"sqlite:///{tmp}/{d}.db" for d in DATABASES})
     if os.environ.get("EXONEB_BENCH_SKIP_POSTGRES"):
         return
     try:
@@ -168,14 +487,13 @@ def main() -> None:
     try:
         base = subprocess.run([script, "start", pgdir], capture_output=True, text=True,
                               check=True).stdout.strip()  # fmt: skip
-        admin = make_engine(base.rsplit("/", 1)[0] + "/postgres")
-        from sqlalchemy import text
-
+        server = base.rsplit("/", 1)[0]
+        admin = make_engine(server + "/postgres")
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for db in ("bench1", "bench2"):
+            for db in DATABASES:
                 conn.execute(text(f"CREATE DATABASE {db}"))
         admin.dispose()
-        _report("PostgreSQL", base.rsplit("/", 1)[0] + "/bench1")
+        _report("PostgreSQL", {d: f"{server}/{d}" for d in DATABASES})
     finally:
         subprocess.run([script, "stop", pgdir], capture_output=True, check=False)
 

@@ -6,7 +6,8 @@ grade definitions of the chosen term), the holds, and the discharge
 checklist with its signature. The live chart reads a server-sent-event
 stream of the *stored* rows (observations and alerts), so what it shows is
 what every worker has stored; on PostgreSQL a LISTEN/NOTIFY wakes the stream
-at the commit, on SQLite it polls (see :mod:`exoneb.monitoring.push`); when
+at the commit, on SQLite the storing process wakes it after the commit and other
+processes poll (see :mod:`exoneb.monitoring.push`); when
 an alert arrives it also reloads the alert panel. Times on forms are UTC, as everywhere in exoneb.
 """
 
@@ -46,7 +47,8 @@ from exoneb.web.templating import render
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
 
-#: How often the live stream re-reads the stored rows on SQLite; on PostgreSQL a notification
+#: How often the live stream re-reads the stored rows on SQLite (a commit in this process
+#: wakes it at once; this covers the other processes); on PostgreSQL a notification
 #: wakes it at once and the re-read after PG_FALLBACK_S only covers a missed notification.
 #: STREAM_LIFETIME_S: how long one stream lives (the browser's EventSource reconnects by
 #: itself, resuming from the last id).
