@@ -9,6 +9,8 @@ import io
 from typing import Any
 
 from exoneb.accounts.permissions import Role
+from exoneb.monitoring import follow_up_service
+from exoneb.monitoring.schemas import RescueMedicationIn
 from exoneb.reports import fhir, service, tables
 
 from .conftest import World
@@ -22,6 +24,12 @@ def observed(world: World) -> int:
     record(world, session_id, **VITALS, observed_at=end)
     at_minute(world, end, 5)
     ae(world, session_id, term="cough", grade=1)
+    with world.action(Role.NURSE) as ctx:
+        follow_up_service.record_rescue_medication(
+            ctx=ctx, settings=world.settings, session_id=session_id,
+            data=RescueMedicationIn(drug="salbutamol", dose_amount=200, dose_unit="ug",
+                                    route="inhaled_mdi"),
+        )  # fmt: skip
     for minute in (15, 30):
         at_minute(world, end, minute)
         record(world, session_id, **VITALS, fev1_l=1.25, wheeze=False, stridor=False,
@@ -45,6 +53,10 @@ def test_session_report_monitoring_section(world: World) -> None:
     assert [(g.meaning, g.valid) for g in s.signatures] == [("performed", True)]
     checklist = next(t for t in s.tables if t.caption == "Discharge checklist")
     assert checklist.rows
+    rescue = next(t for t in s.tables if t.caption == "Rescue medication")
+    assert [(r[1], r[2], r[3]) for r in rescue.rows] == [("salbutamol", "saba", "200 µg")]
+    follow_up = next(i for i in s.items if i.label == "Follow-up call")
+    assert follow_up.value == "open, 0 attempt(s)"
 
 
 def test_safety_overview_and_csv_and_fhir(world: World) -> None:
@@ -80,3 +92,9 @@ def test_safety_overview_and_csv_and_fhir(world: World) -> None:
     assert event["event"]["coding"][0]["code"] == "49727002"  # cough, interop.md §1.2
     assert event["severity"]["coding"][0]["code"] == "mild"
     assert event["suspectEntity"][0]["instance"]["reference"].startswith("urn:uuid:")
+    rescue = [e["resource"] for e in bundle["entry"]
+              if e["resource"]["resourceType"] == "MedicationAdministration"
+              and e["resource"]["dosage"]["text"].startswith("Rescue")]  # fmt: skip
+    given = [(r["medicationCodeableConcept"]["text"], r["dosage"]["dose"]["value"],
+              r["dosage"]["dose"]["code"]) for r in rescue]  # fmt: skip
+    assert given == [("salbutamol", 200, "ug")]

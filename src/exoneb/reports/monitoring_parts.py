@@ -409,7 +409,7 @@ def post_dose_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[tables.Row
 
 
 def fhir_contributor(ctx: Ctx, b: fhir.BundleBuilder, refs: fhir.SessionRefs) -> None:
-    """Post-dose vital-sign Observations and AdverseEvents of the session."""
+    """Post-dose vital-sign Observations, rescue MedicationAdministrations, AdverseEvents."""
     sid = refs.session.id
     for r in monitoring.observations(ctx=ctx, session_id=sid):
         when = fhir.instant(r.observed_at)
@@ -427,6 +427,23 @@ def fhir_contributor(ctx: Ctx, b: fhir.BundleBuilder, refs: fhir.SessionRefs) ->
                 "effectiveDateTime": when, "valueQuantity": fhir.quantity(value, code.ucum),
                 "method": {"text": f"Post-dose monitoring ({r.source})"},
             })  # fmt: skip
+    for m in monitoring.rescue_of(ctx=ctx, session_id=sid):
+        route = m.route.replace("_", " ").replace("mdi", "(metered-dose inhaler)")
+        inhaled = m.route in ("inhaled_mdi", "nebulized")
+        b.add(fhir.urn("rescue-medication", m.id), {
+            "resourceType": "MedicationAdministration", "status": "completed",
+            # No code system is mapped for rescue drugs: the name as text, never a guessed code.
+            "medicationCodeableConcept": {"text": m.drug_other or m.drug},
+            "subject": fhir.ref(refs.patient), "context": fhir.ref(refs.encounter),
+            "effectiveDateTime": fhir.instant(m.given_at),
+            "dosage": {
+                "route": fhir.concept(t.ROUTE_RESPIRATORY, text=route) if inhaled
+                else {"text": route},
+                "dose": fhir.quantity(m.dose_amount, m.dose_unit),
+                "text": f"Rescue: {m.dose_amount:g} {m.dose_unit} {route}",
+            },
+            "note": [{"text": f"Given by {m.given_by}; recorded by {m.recorded_by}."}],
+        })  # fmt: skip
     run = inhalation.current_run(ctx=ctx, session_id=sid)
     administration = None if run is None else fhir.urn("administration", run.id)
     for e in monitoring.events_of(ctx=ctx, session_id=sid):
