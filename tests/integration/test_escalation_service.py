@@ -187,3 +187,15 @@ def test_decisions_are_append_only_in_the_database(world: World) -> None:
             db.execute(text(statement))  # a BEFORE trigger refuses it on both databases
     with world.factory() as db:
         assert db.scalars(select(EscalationDecision.reason)).all() == ["r"]
+
+
+def test_an_over_enrolled_level_gets_no_recommendation_but_the_page_still_works(
+    world: World,
+) -> None:
+    for i in range(7):  # over-enrolment happens (e.g. two sites enrol at once)
+        discharged(world, f"O-{i}")
+    e = table(world)
+    assert e.levels[0].evaluable == 7
+    assert e.recommendation is None
+    assert e.recommendation_problem is not None
+    assert "7 evaluable subjects, more than the 6" in e.recommendation_problem

@@ -70,7 +70,12 @@ class CohortLevel:
     dlts: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.dlts <= self.treated <= _FULL:
+        if self.treated > _FULL:
+            raise ValueError(
+                f"level {self.level} has {self.treated} evaluable subjects, more than the 6 "
+                "a 3+3 table covers, so the table gives no recommendation (the DMC decides)"
+            )
+        if not 0 <= self.dlts <= self.treated:
             raise ValueError(
                 f"level {self.level}: need 0 ≤ DLTs ({self.dlts}) ≤ treated ({self.treated}) ≤ 6"
             )

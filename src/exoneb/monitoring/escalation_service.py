@@ -288,9 +288,9 @@ def escalation(*, ctx: Ctx, settings: Settings, protocol_id: str) -> Escalation:
                 subjects=subjects, pauses=tuple(pauses), open=number in state.open_levels,
             )
         )  # fmt: skip
-    table = [rules.CohortLevel(lv.level, lv.evaluable, lv.dlts) for lv in levels]
     rec, problem = None, None
-    try:
+    try:  # over-enrolment (> 6 at a level) is possible in practice: say so, don't fail
+        table = [rules.CohortLevel(lv.level, lv.evaluable, lv.dlts) for lv in levels]
         rec = rules.recommend_3plus3(table)
     except ValueError as exc:
         problem = f"No 3+3 recommendation: {exc}."

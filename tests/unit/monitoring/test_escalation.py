@@ -67,10 +67,15 @@ def test_reason_names_the_counts() -> None:
     assert "level 1: 1/6 DLT" in rec.reason
 
 
-@pytest.mark.parametrize(("treated", "dlts"), [(3, 4), (7, 0), (-1, 0)])
+@pytest.mark.parametrize(("treated", "dlts"), [(3, 4), (-1, 0)])
 def test_impossible_counts_are_refused(treated: int, dlts: int) -> None:
     with pytest.raises(ValueError, match="DLTs"):
         CohortLevel(1, treated, dlts)
+
+
+def test_more_than_six_at_a_level_is_outside_the_table() -> None:
+    with pytest.raises(ValueError, match="7 evaluable subjects, more than the 6"):
+        CohortLevel(1, 7, 0)
 
 
 def test_levels_must_be_consecutive_and_filled_in_order() -> None:
