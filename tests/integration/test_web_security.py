@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from exoneb.accounts.permissions import Role
 from exoneb.core.audit import AuditEvent
@@ -152,6 +152,23 @@ def test_idle_timeout_is_not_extended_by_background_polling(world: World) -> Non
     assert nurse.client.get("/api/v1/auth/me", headers=poll).status_code == 401
     assert nurse.client.get("/api/v1/auth/me").status_code == 401
     assert _count(world, "auth.session_expired") == 1
+
+
+def test_activity_is_written_at_most_every_30_s(world: World) -> None:
+    """A request within 30 s of the last recorded activity does not rewrite it."""
+    nurse = login(app_for(world), world, Role.NURSE)
+
+    def last_active() -> object:
+        with world.factory() as db:
+            return db.execute(text("SELECT last_active_at FROM login_session")).scalar_one()
+
+    first = last_active()
+    world.clock.advance(timedelta(seconds=29))
+    assert nurse.client.get("/api/v1/auth/me").status_code == 200
+    assert last_active() == first
+    world.clock.advance(timedelta(seconds=2))
+    assert nurse.client.get("/api/v1/auth/me").status_code == 200
+    assert last_active() != first
 
 
 def test_absolute_lifetime_ends_an_active_session(world: World) -> None:

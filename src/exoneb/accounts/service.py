@@ -399,9 +399,19 @@ def resolve_session(
             reason=reason,
         )
         return None
-    if not background:
+    if not background and now - session.last_active_at >= ACTIVITY_RESOLUTION:
         session.last_active_at = now
     return session
+
+
+ACTIVITY_RESOLUTION = timedelta(seconds=30)
+"""How stale ``last_active_at`` may get before a request writes it again.
+
+Writing it on every request made each read a write transaction (on SQLite a
+commit to disk): a device posting readings every second, or a page polling,
+paid for a row update it does not need. The idle timeout is in minutes, so a
+session may end at most this much earlier than to the second.
+"""
 
 
 def logout(*, ctx: Ctx, session_id: int) -> None:
