@@ -71,7 +71,7 @@ def test_safety_overview_and_csv_and_fhir(world: World) -> None:
     escalation = issued.report.section("escalation")
     assert escalation.recorded
     assert escalation.tables[0].rows[0][1] >= 1  # a subject treated at level 1
-    for table in ("adverse_events", "alerts", "observations"):
+    for table in ("adverse_events", "alerts", "observations", "rescue_medications"):
         with world.action(Role.COORDINATOR) as ctx:
             text = service.export_csv(ctx=ctx, settings=world.settings, table=table,
                                       protocol_id="demo-exo-01")  # fmt: skip
@@ -82,6 +82,9 @@ def test_safety_overview_and_csv_and_fhir(world: World) -> None:
             assert [(r["term"], r["grade"]) for r in rows] == [("cough", "1")]
         if table == "observations":
             assert any(r["step"] == "monitoring" and r["code"] == "2708-6" for r in rows)
+        if table == "rescue_medications":
+            given = [(r["drug"], r["drug_class"], r["dose_amount"], r["dose_unit"]) for r in rows]
+            assert given == [("salbutamol", "saba", "200.0", "ug")]
     with world.action(Role.COORDINATOR) as ctx:
         bundle = service.export_fhir(ctx=ctx, settings=world.settings, protocol_id="demo-exo-01")
     assert fhir.validate(bundle) == []

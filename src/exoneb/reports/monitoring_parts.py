@@ -384,6 +384,38 @@ def alert_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[tables.Row]:
                                      key=lambda a: a.id)]  # fmt: skip
 
 
+RESCUE_COLUMNS: tuple[tables.ColumnDef, ...] = (
+    tables.ColumnDef("rescue_medication_id", "integer", "", "exoneb rescue medication id"),
+    tables.ColumnDef("session_id", "integer", "", "exoneb session id"),
+    tables.ColumnDef("patient_id", "integer", "", "exoneb patient id"),
+    tables.ColumnDef("arm_code", "text", "", "dose level or arm"),
+    tables.ColumnDef("drug", "text", "", "drug given (as listed, or 'other')"),
+    tables.ColumnDef("drug_other", "text", "", "the drug's name when 'other'"),
+    tables.ColumnDef("drug_class", "text", "", "saba or other (derived from the drug)"),
+    tables.ColumnDef("dose_amount", "decimal", "see dose_unit", "dose given"),
+    tables.ColumnDef("dose_unit", "text", "", "unit of the dose (ASCII ug for micrograms)"),
+    tables.ColumnDef("route", "text", "", "route of administration"),
+    tables.ColumnDef("given_at_utc", "datetime", "UTC", "when it was given, ISO 8601"),
+    tables.ColumnDef("given_by", "text", "", "who gave it"),
+    tables.ColumnDef("alert_id", "integer", "", "the alert it answered, if any"),
+    tables.ColumnDef("adverse_event_id", "integer", "", "the adverse event it answered, if any"),
+    tables.ColumnDef("recorded_at_utc", "datetime", "UTC", "when it was recorded, ISO 8601"),
+    tables.ColumnDef("recorded_by", "text", "", "who recorded it"),
+)  # fmt: skip
+
+
+def rescue_rows(ctx: Ctx, found: Sequence[TherapySession]) -> list[tables.Row]:
+    """One row per rescue medication given in the sessions (e.g. a SABA for airway reactivity)."""
+    return [{
+        "rescue_medication_id": m.id, "session_id": s.id, "patient_id": m.patient_id,
+        "arm_code": s.arm_code, "drug": m.drug, "drug_other": m.drug_other,
+        "drug_class": m.drug_class, "dose_amount": m.dose_amount, "dose_unit": m.dose_unit,
+        "route": m.route, "given_at_utc": tables.utc(m.given_at), "given_by": m.given_by,
+        "alert_id": m.alert_id, "adverse_event_id": m.adverse_event_id,
+        "recorded_at_utc": tables.utc(m.recorded_at), "recorded_by": m.recorded_by,
+    } for s in found for m in monitoring.rescue_of(ctx=ctx, session_id=s.id)]  # fmt: skip
+
+
 POST_DOSE_CODES: dict[str, t.Code] = {
     "spo2_pct": t.SPO2, "heart_rate_per_min": t.HEART_RATE,
     "resp_rate_per_min": t.RESPIRATORY_RATE, "sbp_mmhg": t.SYSTOLIC, "dbp_mmhg": t.DIASTOLIC,
@@ -480,5 +512,6 @@ safety.register_safety_section("alerts", alerts_section)
 safety.register_safety_section("escalation", escalation_section)
 tables.register_table("adverse_events", AE_COLUMNS, ae_rows)
 tables.register_table("alerts", ALERT_COLUMNS, alert_rows)
+tables.register_table("rescue_medications", RESCUE_COLUMNS, rescue_rows)
 tables.register_observation_rows(post_dose_rows)
 fhir.register_contributor(fhir_contributor)
