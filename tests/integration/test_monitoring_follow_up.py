@@ -486,3 +486,29 @@ def test_follow_up_page_lists_records_and_links_the_adverse_event_form(world: Wo
     assert "symptoms reported" in session_page.text
     auditor = login(app, world, Role.AUDITOR)
     assert "Follow-up calls</a>" not in auditor.client.get("/patients").text
+
+
+def test_a_later_session_does_not_need_a_follow_up_call(world: World) -> None:
+    """clinical.md §4.4 asks for the next-day call after the *first* session only."""
+    with stand_in(world) as fake:
+        _, first = fake.verified_session(lot_id=1)
+        _nebulize(world, first)
+        world.clock.advance(timedelta(days=7))
+        second = _second_session(world, fake, first, 1)
+        _nebulize(world, second)
+        with world.action(Role.NURSE) as ctx:
+            items = {
+                s: next(
+                    i
+                    for i in monitoring.read_checklist(
+                        ctx=ctx, settings=world.settings, session_id=s
+                    )["items"]
+                    if i["item_id"] == "follow_up_scheduled"
+                )
+                for s in (first, second)
+            }
+    assert "24 h after discharge" in items[first]["detail"]
+    assert (items[second]["status"], items[second]["detail"]) == (
+        "not_required",
+        "Only after a first session.",
+    )
