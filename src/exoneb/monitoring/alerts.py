@@ -42,6 +42,7 @@ from exoneb.monitoring.citations import NOT_IN_REFERENCE, cited, sources_of
 from exoneb.monitoring.observations import Baseline, Observation, ObservationSource
 
 __all__ = [
+    "MEASURE_LABELS",
     "RULE_IDS",
     "Alert",
     "AlertEvaluation",
@@ -476,14 +477,24 @@ class Alert:
 
     @property
     def message(self) -> str:
-        """One sentence for the staff screen and the audit row."""
+        """One sentence for the staff screen and the audit row, in the words staff use."""
         base = "" if self.baseline_value is None else f", baseline {self.baseline_value:g}"
         held = f" for {self.sustained_s:g} s" if self.required_s > 0 else ""
+        what = MEASURE_LABELS.get(self.measure, self.measure)
         return (
-            f"{self.title}: {self.measure} {self.worst_value:.4g} {self.unit} "
-            f"({self.comparison} {self.threshold:.4g}{base}) since {self.onset_at.isoformat()}"
-            f"{held}."
+            f"{self.title}: {what} {self.worst_value:.4g} {self.unit} "
+            f"({self.comparison} {self.threshold:.4g}{base}) since "
+            f"{self.onset_at:%Y-%m-%d %H:%M:%S} UTC{held}."
         )
+
+
+MEASURE_LABELS: Mapping[str, str] = {
+    "spo2_pct": "SpO2",
+    "heart_rate_per_min": "heart rate",
+    "fev1_fall_pct": "FEV1 fall",
+    "pef_fall_pct": "PEF fall",
+}
+"""The measure codes an alert stores, as a clinician reads them in its message."""
 
 
 @dataclass(frozen=True, slots=True)

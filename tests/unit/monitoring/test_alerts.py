@@ -114,6 +114,8 @@ def test_spo2_fall_alert_explains_itself() -> None:
     assert "§4.3" in alert.sources["spo2_fall_points"]
     assert "91" in alert.message
     assert "baseline 96" in alert.message
+    assert alert.message.startswith(f"{alert.title}: SpO2 ")  # the clinician's word, not a code
+    assert f"since {alert.onset_at:%Y-%m-%d %H:%M:%S} UTC" in alert.message
 
 
 def test_a_manual_spot_reading_needs_no_duration() -> None:
