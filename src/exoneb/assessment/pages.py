@@ -32,7 +32,7 @@ from exoneb.assessment.spirometry_terms import Ethnicity
 from exoneb.core.context import Ctx
 from exoneb.core.errors import InvalidInput
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import act_or_show_again, parse
+from exoneb.web.forms import act_in_action, parse, submit
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -81,12 +81,9 @@ def _act(
     form: Mapping[str, str],
     run: Callable[[Ctx], object],
 ) -> Response:
-    def in_one_action() -> None:
-        with auth.action() as ctx:
-            run(ctx)
-
-    return act_or_show_again(
-        in_one_action,
+    return act_in_action(
+        auth.action,
+        run,
         done_url=f"/sessions/{session_id}/assessment",
         again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
     )
@@ -101,10 +98,14 @@ def _submit(
     data: Mapping[str, Any],
     run: Callable[[Ctx, M], object],
 ) -> Response:
-    parsed, errors = parse(model, data)
-    if parsed is None:
-        return _page(request, auth, session_id, errors, form, 422)
-    return _act(request, auth, session_id, form, lambda ctx: run(ctx, parsed))
+    return submit(
+        model,
+        data,
+        auth.action,
+        run,
+        done_url=f"/sessions/{session_id}/assessment",
+        again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
+    )
 
 
 @router.post("/sessions/{session_id}/assessment/start")

@@ -36,7 +36,7 @@ from exoneb.inhalation.schemas import (
     Versioned,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import act_or_show_again, parse
+from exoneb.web.forms import act_in_action, parse, submit
 from exoneb.web.security import POLL_HEADER
 from exoneb.web.templating import render
 
@@ -137,12 +137,9 @@ def _act(
     form: Mapping[str, str],
     run: Callable[[Ctx], object],
 ) -> Response:
-    def once() -> None:
-        with auth.action() as ctx:
-            run(ctx)
-
-    return act_or_show_again(
-        once,
+    return act_in_action(
+        auth.action,
+        run,
         done_url=f"/sessions/{session_id}/inhalation",
         again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
     )
@@ -157,10 +154,14 @@ def _submit(
     run: Callable[[Ctx, M], object],
 ) -> Response:
     # ``form_name`` only tells the page which of two forms with the same fields to mark.
-    parsed, errors = parse(model, {k: v for k, v in form.items() if k != "form_name"})
-    if parsed is None:
-        return _page(request, auth, session_id, errors, form, 422)
-    return _act(request, auth, session_id, form, lambda ctx: run(ctx, parsed))
+    return submit(
+        model,
+        {k: v for k, v in form.items() if k != "form_name"},
+        auth.action,
+        run,
+        done_url=f"/sessions/{session_id}/inhalation",
+        again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
+    )
 
 
 @router.post("/sessions/{session_id}/inhalation/setup")
@@ -278,12 +279,9 @@ def devices(request: Request, auth: AuthDep) -> Response:
 def _device_act(
     request: Request, auth: Auth, form: Mapping[str, str], run: Callable[[Ctx], object]
 ) -> Response:
-    def once() -> None:
-        with auth.action() as ctx:
-            run(ctx)
-
-    return act_or_show_again(
-        once,
+    return act_in_action(
+        auth.action,
+        run,
         done_url="/devices",
         again=lambda errors, status: _devices_page(request, auth, errors, form, status),
     )

@@ -22,7 +22,7 @@ from exoneb.monitoring import escalation_service as service
 from exoneb.monitoring.escalation_decisions import DECISION_LABELS
 from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import act_or_show_again, parse
+from exoneb.web.forms import submit
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -71,17 +71,10 @@ def show(request: Request, protocol_id: str, auth: AuthDep) -> Response:
 def decide(request: Request, protocol_id: str, auth: AuthDep, form: FormDep) -> Response:
     """Record and sign the decision at the open level (physicians)."""
     values = {k: v for k, v in form.items() if k != "password"}
-    parsed, errors = parse(EscalationDecisionIn, form)
-    if parsed is None:
-        return _page(request, auth, protocol_id, errors, values, 422)
-    data = parsed
-
-    def run() -> None:
-        with auth.action() as ctx:
-            service.decide(ctx=ctx, settings=auth.state.settings, protocol_id=protocol_id,
-                           data=data)  # fmt: skip
-
-    return act_or_show_again(
-        run, done_url=_url(protocol_id) + "#decisions",
+    return submit(
+        EscalationDecisionIn, form, auth.action,
+        lambda ctx, data: service.decide(
+            ctx=ctx, settings=auth.state.settings, protocol_id=protocol_id, data=data),
+        done_url=_url(protocol_id) + "#decisions",
         again=lambda errs, code: _page(request, auth, protocol_id, errs, values, code),
     )  # fmt: skip

@@ -41,7 +41,7 @@ from exoneb.monitoring.schemas import (
     RescueMedicationIn,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import act_or_show_again, parse
+from exoneb.web.forms import act_in_action, submit
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -107,12 +107,9 @@ def _act(
     request: Request, auth: Auth, session_id: int, form: Mapping[str, str],
     run: Callable[[Ctx], object], anchor: str = "",
 ) -> Response:  # fmt: skip
-    def once() -> None:
-        with auth.action() as ctx:
-            run(ctx)
-
-    return act_or_show_again(
-        once,
+    return act_in_action(
+        auth.action,
+        run,
         done_url=_url(session_id) + anchor,
         again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
     )
@@ -122,10 +119,10 @@ def _submit(
     request: Request, auth: Auth, session_id: int, form: Mapping[str, str], model: type[M],
     data: Mapping[str, Any], run: Callable[[Ctx, M], object], anchor: str = "",
 ) -> Response:  # fmt: skip
-    parsed, errors = parse(model, data)
-    if parsed is None:
-        return _page(request, auth, session_id, errors, form, 422)
-    return _act(request, auth, session_id, form, lambda ctx: run(ctx, parsed), anchor)
+    return submit(
+        model, data, auth.action, run, done_url=_url(session_id) + anchor,
+        again=lambda errors, status: _page(request, auth, session_id, errors, form, status),
+    )  # fmt: skip
 
 
 def _utc(text: str | None) -> str | None:
@@ -372,13 +369,10 @@ def hl7_inbox(request: Request, auth: AuthDep, all: bool = False) -> Response:
 @router.post(HL7_INBOX_URL + "/{message_id}/review")
 def hl7_review(request: Request, message_id: int, auth: AuthDep, form: FormDep) -> Response:
     """Mark a kept message as reviewed, saying what was done (your name is recorded)."""
-
-    def run() -> None:
-        with auth.action() as ctx:
-            service.review_hl7(ctx=ctx, message_id=message_id, note=form.get("note", ""))
-
-    return act_or_show_again(
-        run, done_url=HL7_INBOX_URL,
+    return act_in_action(
+        auth.action,
+        lambda ctx: service.review_hl7(ctx=ctx, message_id=message_id, note=form.get("note", "")),
+        done_url=HL7_INBOX_URL,
         again=lambda errors, code: _inbox(request, auth, False, errors, code, message_id),
     )  # fmt: skip
 
@@ -441,18 +435,11 @@ def follow_up_attempt(request: Request, call_id: int, auth: AuthDep, form: FormD
     for name in ("called_at", "retry_at"):
         if value := _utc(form.get(name)):
             data[name] = value
-    parsed, errors = parse(FollowUpAttemptRequest, data)
-    if parsed is None:
-        return _calls(request, auth, errors, 422, call_id, form)
     settings = auth.state.settings
-
-    def run() -> None:
-        with auth.action() as ctx:
-            follow_up_service.record_follow_up_attempt(
-                ctx=ctx, settings=settings, call_id=call_id, data=parsed
-            )
-
-    return act_or_show_again(
-        run, done_url=FOLLOW_UP_URL,
+    return submit(
+        FollowUpAttemptRequest, data, auth.action,
+        lambda ctx, parsed: follow_up_service.record_follow_up_attempt(
+            ctx=ctx, settings=settings, call_id=call_id, data=parsed),
+        done_url=FOLLOW_UP_URL,
         again=lambda errs, code: _calls(request, auth, errs, code, call_id, form),
     )  # fmt: skip

@@ -42,7 +42,7 @@ from exoneb.preparation.schemas import (
     Versioned,
 )
 from exoneb.web.deps import Auth, AuthDep, FormDep
-from exoneb.web.forms import act_or_show_again, parse
+from exoneb.web.forms import act_in_action, submit
 from exoneb.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -75,13 +75,10 @@ def _act(
     again: Renderer,
     run: Callable[[Ctx], object],
 ) -> Response:
-    def act() -> None:
-        with auth.action() as ctx:
-            run(ctx)
-
-    return act_or_show_again(
-        act, done_url=redirect, again=lambda errors, code: again(errors, _keep(form), code)
-    )
+    return act_in_action(
+        auth.action, run, done_url=redirect,
+        again=lambda errors, code: again(errors, _keep(form), code),
+    )  # fmt: skip
 
 
 def _submit(
@@ -93,10 +90,10 @@ def _submit(
     again: Renderer,
     run: Callable[[Ctx, M], object],
 ) -> Response:
-    parsed, errors = parse(model, data)
-    if parsed is None:
-        return again(errors, _keep(form), 422)
-    return _act(form, auth, redirect, again, lambda ctx: run(ctx, parsed))
+    return submit(
+        model, data, auth.action, run, done_url=redirect,
+        again=lambda errors, code: again(errors, _keep(form), code),
+    )  # fmt: skip
 
 
 # --- the lot register ------------------------------------------------------------------------

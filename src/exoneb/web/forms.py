@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.responses import RedirectResponse, Response
 
+from exoneb.core.context import Ctx
 from exoneb.core.errors import DomainError, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -91,3 +93,43 @@ def act_or_show_again(
             raise
         return again({"form": exc.message}, exc.status_code)
     return RedirectResponse(done_url, status_code=303)
+
+
+Again = Callable[[dict[str, str], int], Response]
+"""Render the form's page again with ``(errors, status)``."""
+
+
+def act_in_action(
+    action: Callable[[], AbstractContextManager[Ctx]],
+    run: Callable[[Ctx], object],
+    *,
+    done_url: str,
+    again: Again,
+) -> Response:
+    """:func:`act_or_show_again` with ``run`` inside one audited action (``auth.action``)."""
+
+    def once() -> None:
+        with action() as ctx:
+            run(ctx)
+
+    return act_or_show_again(once, done_url=done_url, again=again)
+
+
+def submit(
+    model: type[M],
+    data: Mapping[str, Any],
+    action: Callable[[], AbstractContextManager[Ctx]],
+    run: Callable[[Ctx, M], object],
+    *,
+    done_url: str,
+    again: Again,
+) -> Response:
+    """Parse a form into ``model`` (every bad field named, 422) and run it in one action.
+
+    The page handlers of every step share this: what was typed comes back with
+    the messages beside the fields, and nothing is written unless all of it parsed.
+    """
+    parsed, errors = parse(model, data)
+    if parsed is None:
+        return again(errors, 422)
+    return act_in_action(action, lambda ctx: run(ctx, parsed), done_url=done_url, again=again)
