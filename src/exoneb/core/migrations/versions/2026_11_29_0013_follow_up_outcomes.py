@@ -1,0 +1,23 @@
+"""Follow-up calls: site time zone and the given-up outcome (reserved).
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-29 13:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Reserved: filled in by the change that needs it."""
+
+
+def downgrade() -> None:
+    """Reserved: filled in by the change that needs it."""

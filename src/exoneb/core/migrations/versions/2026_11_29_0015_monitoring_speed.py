@@ -1,0 +1,23 @@
+"""Monitoring speed: incremental alert state (reserved).
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-29 13:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Reserved: filled in by the change that needs it."""
+
+
+def downgrade() -> None:
+    """Reserved: filled in by the change that needs it."""
