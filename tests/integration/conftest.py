@@ -29,6 +29,7 @@ from exoneb.core.clock import FrozenClock
 from exoneb.core.config import Settings
 from exoneb.core.context import SYSTEM, Actor
 from exoneb.core.db import make_engine, make_session_factory
+from exoneb.monitoring import escalation_gate  # noqa: F401  (registers the enrolment guard)
 
 PG_ENV = "EXONEB_TEST_POSTGRES_URL"
 PASSWORD = "correct horse battery"

@@ -199,3 +199,14 @@ def test_an_over_enrolled_level_gets_no_recommendation_but_the_page_still_works(
     assert e.recommendation is None
     assert e.recommendation_problem is not None
     assert "7 evaluable subjects, more than the 6" in e.recommendation_problem
+
+
+def test_the_gate_is_a_registered_enrolment_guard_and_enrolment_fails_closed_without_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exoneb.monitoring import escalation_gate
+
+    assert escalation_gate.enrolment_guard in patients._ENROLMENT_GUARDS
+    monkeypatch.setattr(patients, "_ENROLMENT_GUARDS", [])
+    with pytest.raises(RuleViolation, match="monitoring step is not loaded"):
+        enrol(world, "N-1", "DL1")

@@ -34,6 +34,7 @@ def _register() -> None:
         spirometry,
         users,
     )
+    from exoneb.monitoring import escalation_gate  # noqa: F401  (the enrolment guard)
 
 
 def main() -> None:

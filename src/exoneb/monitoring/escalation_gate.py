@@ -1,10 +1,12 @@
 """Which dose levels are open for enrolment: the signed decisions, replayed.
 
-Kept apart from :mod:`exoneb.monitoring.escalation_service` so that the
-enrolment service (:mod:`exoneb.patients.service`, a lower layer that the
-monitoring service itself imports) can ask without an import cycle: this
-module reads only the decisions table and applies the pure rules of
-:mod:`exoneb.monitoring.escalation_decisions`.
+Kept apart from :mod:`exoneb.monitoring.escalation_service`: this module
+reads only the decisions and holds tables and applies the pure rules of
+:mod:`exoneb.monitoring.escalation_decisions`. It registers
+:func:`enrolment_guard` with the enrolment service
+(:func:`exoneb.patients.service.register_enrolment_guard`) at import, so that
+lower layer refuses an enrolment at a closed level or in a paused cohort
+without importing this step.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from exoneb.core.context import Ctx
 from exoneb.monitoring.escalation_decisions import (
     Decision,
     DecisionStep,
@@ -22,9 +25,17 @@ from exoneb.monitoring.escalation_decisions import (
 )
 from exoneb.monitoring.escalation_models import EscalationDecision
 from exoneb.monitoring.models import CourseHold
+from exoneb.patients import service as patients
 from exoneb.protocols.schema import ProtocolFile
 
-__all__ = ["cohort_pause_message", "decisions_of", "gate_message", "state_of", "step_of"]
+__all__ = [
+    "cohort_pause_message",
+    "decisions_of",
+    "enrolment_guard",
+    "gate_message",
+    "state_of",
+    "step_of",
+]
 
 
 def decisions_of(db: DbSession, protocol_id: str) -> Sequence[EscalationDecision]:
@@ -104,3 +115,13 @@ def cohort_pause_message(db: DbSession, protocol_id: str, arm_code: str) -> str 
         f"{pause.created_at:%Y-%m-%d %H:%M} UTC ({pause.created_by}): {pause.reason} "
         "It resumes when a physician or coordinator lifts the pause after review."
     )
+
+
+def enrolment_guard(ctx: Ctx, protocol: ProtocolFile, arm_code: str) -> str | None:
+    """Why enrolment at ``arm_code`` is refused now: a closed dose level, else a paused cohort."""
+    return gate_message(ctx.db, protocol, arm_code) or cohort_pause_message(
+        ctx.db, protocol.id, arm_code
+    )
+
+
+patients.register_enrolment_guard(enrolment_guard)

@@ -4,11 +4,16 @@ Each function checks the permission, applies the rules, writes its rows and
 one audit row, all inside the caller's transaction (``ctx.db``).
 Staff only ever see patients of their own site (a different site's patient
 is reported as not found, not as forbidden, so ids cannot be probed).
+
+Enrolment guards: a step package that may refuse an enrolment (the dose-escalation
+gate and the cohort pauses of step 4) registers a guard with
+:func:`register_enrolment_guard` at import, as the step packages register their
+session fact providers, so this lower layer never imports a step's module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -23,7 +28,6 @@ from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
 from exoneb.core.errors import DuplicateRecord, InvalidInput, NotFound, RuleViolation, StaleEdit
 from exoneb.information import service as information
-from exoneb.monitoring import escalation_gate
 from exoneb.patients.models import Consent, Enrolment, Patient, PrescribedCare
 from exoneb.patients.schemas import (
     CareCreate,
@@ -34,6 +38,7 @@ from exoneb.patients.schemas import (
     PatientUpdate,
 )
 from exoneb.protocols import registry
+from exoneb.protocols.schema import ProtocolFile
 
 _DEMOGRAPHICS = (
     "family_name", "given_name", "birth_date", "sex", "height_cm", "weight_kg",
@@ -455,6 +460,32 @@ def prescribed_care(*, ctx: Ctx, patient_id: int) -> Sequence[PrescribedCare]:
 
 # --- enrolment ---------------------------------------------------------------------------
 
+EnrolmentGuard = Callable[[Ctx, ProtocolFile, str], str | None]
+"""``(ctx, protocol, arm_code)`` → why enrolment at that arm is refused now, or ``None``."""
+_ENROLMENT_GUARDS: list[EnrolmentGuard] = []
+
+
+def register_enrolment_guard(guard: EnrolmentGuard) -> None:
+    """Let a step package refuse enrolments (call once at import; repeats are ignored)."""
+    if guard not in _ENROLMENT_GUARDS:
+        _ENROLMENT_GUARDS.append(guard)
+
+
+def enrolment_refusal(ctx: Ctx, protocol: ProtocolFile, arm_code: str) -> str | None:
+    """The first registered guard's reason to refuse enrolment at ``arm_code``, or ``None``.
+
+    With no guard registered at all the enrolment is refused rather than let through:
+    the dose-level gate and the cohort pauses would otherwise be skipped silently by
+    an entry point that forgot to load step 4.
+    """
+    if not _ENROLMENT_GUARDS:
+        return (
+            "Enrolment cannot be checked against the open dose levels and cohort pauses "
+            "(the monitoring step is not loaded), so it is refused. Contact the administrator."
+        )
+    return next((msg for guard in _ENROLMENT_GUARDS if (msg := guard(ctx, protocol, arm_code))),
+                None)  # fmt: skip
+
 
 def enrol(*, ctx: Ctx, settings: Settings, patient_id: int, data: EnrolmentCreate) -> Enrolment:
     """Enrol a patient in a protocol arm under an IND/CTA and ethics approval."""
@@ -468,9 +499,7 @@ def enrol(*, ctx: Ctx, settings: Settings, patient_id: int, data: EnrolmentCreat
         raise InvalidInput(
             f"Choose a dose level or arm of this protocol: {codes}.", field="arm_code"
         )
-    closed = escalation_gate.gate_message(
-        ctx.db, protocol, data.arm_code
-    ) or escalation_gate.cohort_pause_message(ctx.db, protocol.id, data.arm_code)
+    closed = enrolment_refusal(ctx, protocol, data.arm_code)
     if closed is not None:
         raise RuleViolation(closed)
     if data.authorisation_valid_until and data.authorisation_valid_until < ctx.clock.now().date():
