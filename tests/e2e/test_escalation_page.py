@@ -1,6 +1,7 @@
 """End to end in chromium on the demo: the physician opens the dose-escalation page from the
-navigation, sees the demo's three discharged DL1 subjects and the advice to escalate, and signs
-a decision; the page has no serious axe-core violation.
+navigation, sees the demo's three DL1 subjects past their 28-day DLT window, the fourth still in
+it, and the advice to escalate, and signs a decision; the page has no serious axe-core
+violation.
 
 The decision signed here is "expand DL1" (with its reason, as it differs from the advice), so
 DL1 stays open for the other browser tests that enrol at DL1 on the same demo server.
@@ -29,6 +30,7 @@ def test_physician_signs_an_escalation_decision(server: str, browser: Any) -> No
     assert page.locator("#rec-action").text_content() == "Escalate"
     assert page.locator("#level-DL1 td").nth(3).text_content() == "4"  # treated
     assert page.locator("#level-DL1 td").nth(4).text_content() == "3"  # evaluable
+    assert page.get_by_text("in DLT window until").count() == 1  # DEMO-0007, dosed today
     serious, everything = _violations(page)
     print(f"\naxe escalation page: {everything or 'no violations'}")
     assert serious == []

@@ -107,7 +107,7 @@ def test_demo_sessions_reach_monitoring_and_their_reports_build(
     from exoneb.accounts import service as accounts
     from exoneb.core import transaction
     from exoneb.core.clock import SystemClock
-    from exoneb.monitoring import escalation_service
+    from exoneb.monitoring import escalation_service, follow_up_service
     from exoneb.monitoring import service as monitoring
     from exoneb.reports import pdf
     from exoneb.reports import service as reports
@@ -132,6 +132,12 @@ def test_demo_sessions_reach_monitoring_and_their_reports_build(
             e = escalation_service.escalation(ctx=ctx, settings=settings,
                                               protocol_id="demo-exo-01")  # fmt: skip
             assert (e.levels[0].treated, e.levels[0].evaluable, e.levels[0].dlts) == (4, 3, 0)
+            # DL1's first three completed the 28-day DLT window weeks ago; DEMO-0007 is in it.
+            assert [s.in_dlt_window for s in e.levels[0].subjects if s.treated] == [
+                False, False, False, True,
+            ]  # fmt: skip
+            calls = follow_up_service.follow_up_calls(ctx=ctx, settings=settings)
+            assert {c.call.status for c in calls} == {"done"}  # the next-day calls were made
             assert e.recommendation is not None
             assert e.recommendation.action.value == "escalate"
             monitored = next(s for s, state in states.items() if state == "monitoring")

@@ -1,8 +1,12 @@
 """Dose escalation on both databases: the cohort table, the signed decisions, the gate.
 
 The recommendations are the textbook 3+3 ones of clinical.md §4.5 [unverified]
-(0/3 → escalate); the demo protocol gates enrolment by the decisions
-(``escalation.gate_enrolment``). Every subject goes through the real steps.
+(0/3 → escalate, 1/3 → add 3 more); the demo protocol gates enrolment by the
+decisions (``escalation.gate_enrolment``) and sets a 28-day DLT window
+(``escalation.dlt_window_days``; clinical.md §1.2: IPF EV 3+3, DLT window to
+day 28). A DLT candidate of the stopping rules (§4.5) counts only once a
+physician confirms it (§4.2: a candidate DLT goes "to the physician"). Every
+subject goes through the real steps.
 """
 
 from __future__ import annotations
@@ -16,10 +20,16 @@ from sqlalchemy import select, text
 from exoneb.accounts.models import Signature
 from exoneb.accounts.permissions import Role
 from exoneb.core.audit import AuditEvent, verify_chain
-from exoneb.core.errors import InvalidInput, PermissionDenied, RuleViolation, StaleEdit
+from exoneb.core.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    StaleEdit,
+)
 from exoneb.monitoring import escalation_service as escalation
-from exoneb.monitoring.escalation_models import EscalationDecision
-from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
+from exoneb.monitoring.escalation_models import DltReview, EscalationDecision
+from exoneb.monitoring.escalation_schemas import DltReviewIn, EscalationDecisionIn
 from exoneb.patients import service as patients
 
 from .conftest import PASSWORD, World
@@ -28,6 +38,7 @@ from .monitoring_world import monitored_session
 from .test_monitoring_service import VITALS, _discharge, ae, at_minute, record
 
 P = "demo-exo-01"
+WINDOW = timedelta(days=28)  # the demo protocol's escalation.dlt_window_days
 
 
 def discharged(world: World, mrn: str) -> int:
@@ -41,6 +52,28 @@ def discharged(world: World, mrn: str) -> int:
     _discharge(world, session_id)
     world.clock.advance(timedelta(minutes=5))
     return session_id
+
+
+def past_the_window(world: World) -> None:
+    """Let every subject dosed so far complete the DLT window."""
+    world.clock.advance(WINDOW + timedelta(minutes=1))
+
+
+def review(world: World, hold_id: int, verdict: str, role: Role = Role.PHYSICIAN,
+           **values: Any) -> int:  # fmt: skip
+    """A signed DLT review of the candidate ``hold_id``: the review id."""
+    if "reviews_seen" not in values:
+        values["reviews_seen"] = candidate(world, hold_id).reviews
+    values.setdefault("password", PASSWORD)
+    with world.action(role) as ctx:
+        data = DltReviewIn(hold_id=hold_id, verdict=verdict, **values)
+        row = escalation.review_dlt(ctx=ctx, settings=world.settings, protocol_id=P, data=data)
+        return row.id
+
+
+def candidate(world: World, hold_id: int) -> escalation.Candidate:
+    return next(c for lv in table(world).levels for s in lv.subjects for c in s.candidates
+                if c.hold_id == hold_id)  # fmt: skip
 
 
 def table(world: World, role: Role = Role.COORDINATOR) -> escalation.Escalation:
@@ -72,7 +105,22 @@ def test_three_subjects_without_dlt_recommend_escalation_and_the_signed_decision
         discharged(world, f"E-{n}")
     e = table(world)
     dl1 = e.levels[0]
+    # Discharged, but inside the 28-day DLT window: treated, not yet evaluable.
+    assert (dl1.enrolled, dl1.treated, dl1.evaluable, dl1.dlts) == (3, 3, 0, 0)
+    first = dl1.subjects[0]
+    assert first.in_dlt_window
+    assert first.first_dose_at is not None
+    assert first.dlt_window_ends_at == first.first_dose_at + WINDOW
+    assert e.recommendation is not None
+    assert e.recommendation.action.value == "enrol"
+    assert "3 treated at DL1 still in their DLT window" in e.recommendation.reason
+    world.clock.advance(WINDOW - timedelta(hours=1))  # the last subject is 1 h short
+    assert table(world).levels[0].evaluable < 3
+    past_the_window(world)
+    e = table(world)
+    dl1 = e.levels[0]
     assert (dl1.enrolled, dl1.treated, dl1.evaluable, dl1.dlts) == (3, 3, 3, 0)
+    assert not any(s.in_dlt_window for s in dl1.subjects)
     assert [s.label[:3] for s in dl1.subjects] == ["E-1", "E-2", "E-3"]
     assert e.recommendation is not None
     assert (e.recommendation.action.value, e.recommendation.level) == ("escalate", 2)
@@ -151,7 +199,7 @@ def test_gated_enrolment_is_refused_with_the_open_levels_named(world: World) -> 
         enrol(world, "G-5", "DL2")
 
 
-def test_a_dlt_links_its_adverse_event_and_a_paused_cohort_cannot_escalate(
+def test_a_dlt_candidate_withholds_the_advice_until_a_physician_confirms_it(
     world: World,
 ) -> None:
     session_id, _ = monitored_session(world, "D-1")
@@ -159,14 +207,106 @@ def test_a_dlt_links_its_adverse_event_and_a_paused_cohort_cannot_escalate(
                seriousness=["hospitalization"])  # fmt: skip
     e = table(world)
     (subject,) = e.levels[0].subjects
-    assert (subject.treated, subject.evaluable, subject.dlt) == (True, True, True)
+    # A candidate of the stopping rules (clinical.md §4.5) is not yet a DLT.
+    assert (subject.treated, subject.evaluable, subject.dlt) == (True, False, False)
+    assert subject.dlt_pending == len(subject.candidates) >= 1
+    cand = subject.candidates[0]
+    assert cand.verdict is None
+    assert cand.adverse_event_id == event["id"]
+    assert cand.url == f"/sessions/{session_id}/monitoring#ae-{event['id']}"
+    assert e.recommendation is None
+    assert e.recommendation_problem is not None
+    assert e.recommendation_problem.startswith("DLT review pending for subject D-1")
+    assert e.levels[0].dlts == 0
+    for c in subject.candidates:
+        review(world, c.hold_id, "dlt")
+    e = table(world)
+    (subject,) = e.levels[0].subjects
+    assert (subject.treated, subject.evaluable, subject.dlt, subject.dlt_pending) == (
+        True, True, True, 0,
+    )  # fmt: skip
     assert subject.dlt_adverse_event_id == event["id"]
     assert subject.dlt_url == f"/sessions/{session_id}/monitoring#ae-{event['id']}"
+    assert e.levels[0].dlts == 1
+    assert e.recommendation is not None  # 1 DLT in 1 evaluable: finish the cohort
     (pause,) = e.levels[0].active_pauses
     assert pause.rule_id == "related_sae"
     with pytest.raises(RuleViolation, match=r"paused since .* by Nurse One"):
         decide(world, level="DL1", decision="escalate", reason="DMC")
     decide(world, level="DL1", decision="stop", reason="DMC: related SAE at the first level")
+
+
+def test_one_confirmed_dlt_in_three_recommends_three_more_and_a_rejected_one_does_not_count(
+    world: World,
+) -> None:
+    sessions = [discharged(world, f"T-{n}") for n in (1, 2, 3)]
+    ae(world, sessions[0], term="dyspnea", grade=3, causality="probable")  # related G3
+    ae(world, sessions[1], term="dyspnea", grade=3, causality="possible")
+    holds = {
+        s.label[:3]: [c.hold_id for c in s.candidates] for s in table(world).levels[0].subjects
+    }
+    assert holds["T-1"]
+    assert holds["T-2"]
+    assert not holds["T-3"]
+    for hold_id in holds["T-1"]:
+        review(world, hold_id, "dlt")
+    with pytest.raises(InvalidInput, match="not a dose-limiting toxicity") as refused:
+        review(world, holds["T-2"][0], "not_dlt")
+    assert refused.value.field == "reason"
+    e = table(world)
+    assert e.recommendation is None
+    assert e.recommendation_problem is not None
+    assert "DLT review pending for subject T-2" in e.recommendation_problem
+    for hold_id in holds["T-2"]:
+        review(world, hold_id, "not_dlt", reason="Dyspnoea from a COPD exacerbation, unrelated")
+    e = table(world)
+    dl1 = e.levels[0]
+    # T-1 is evaluable at once (confirmed DLT); T-2 and T-3 when their window ends.
+    assert (dl1.treated, dl1.evaluable, dl1.dlts) == (3, 1, 1)
+    past_the_window(world)
+    e = table(world)
+    assert (e.levels[0].evaluable, e.levels[0].dlts) == (3, 1)
+    assert e.recommendation is not None
+    assert (e.recommendation.action.value, e.recommendation.level) == ("expand", 1)  # 1/3
+
+
+def test_a_review_is_signed_audited_append_only_and_superseded_only_with_a_reason(
+    world: World,
+) -> None:
+    session_id, _ = monitored_session(world, "R-1")
+    ae(world, session_id, term="dyspnea", grade=3, causality="probable")
+    hold_id = table(world).levels[0].subjects[0].candidates[0].hold_id
+    for role in (Role.COORDINATOR, Role.NURSE, Role.AUDITOR):
+        with pytest.raises(PermissionDenied):
+            review(world, hold_id, "dlt", role=role)
+    with pytest.raises(InvalidInput, match="password"):
+        review(world, hold_id, "dlt", password="wrong")
+    with pytest.raises(NotFound):
+        review(world, 999_999, "dlt", reviews_seen=0)
+    first = review(world, hold_id, "dlt")
+    with pytest.raises(StaleEdit, match="Physician One"):
+        review(world, hold_id, "not_dlt", reason="r", reviews_seen=0)
+    with pytest.raises(InvalidInput, match="already reviewed by Physician One") as refused:
+        review(world, hold_id, "dlt")
+    assert refused.value.field == "reason"
+    second = review(world, hold_id, "not_dlt", reason="DMC: onset before the first dose")
+    cand = candidate(world, hold_id)
+    assert (cand.verdict, cand.reviews, cand.reviewed_by) == ("not_dlt", 2, "Physician One")
+    assert not table(world).levels[0].subjects[0].dlt
+    with world.action(Role.AUDITOR) as ctx:
+        db = ctx.db
+        rows = db.scalars(select(DltReview).order_by(DltReview.sequence)).all()
+        assert [(r.id, r.verdict) for r in rows] == [(first, "dlt"), (second, "not_dlt")]
+        view = escalation.dlt_review_view(ctx, rows[1])
+        assert (view["signature_meaning"], view["signature_valid"]) == ("reviewed", True)
+        events = db.scalars(select(AuditEvent).where(AuditEvent.action == "dlt.review")
+                            .order_by(AuditEvent.seq)).all()  # fmt: skip
+        assert [e.entity_id for e in events] == [str(first), str(second)]
+        assert '"verdict":"dlt"' in (events[1].before or "")
+        assert verify_chain(db).ok
+    for statement in ("UPDATE dlt_review SET verdict = 'dlt'", "DELETE FROM dlt_review"):
+        with world.factory() as db, pytest.raises(Exception, match="append-only"):
+            db.execute(text(statement))  # a BEFORE trigger refuses it on both databases
 
 
 def test_only_physicians_decide_and_refusals_are_audited(world: World) -> None:
@@ -194,6 +334,7 @@ def test_an_over_enrolled_level_gets_no_recommendation_but_the_page_still_works(
 ) -> None:
     for i in range(7):  # over-enrolment happens (e.g. two sites enrol at once)
         discharged(world, f"O-{i}")
+    past_the_window(world)
     e = table(world)
     assert e.levels[0].evaluable == 7
     assert e.recommendation is None
@@ -210,3 +351,76 @@ def test_the_gate_is_a_registered_enrolment_guard_and_enrolment_fails_closed_wit
     monkeypatch.setattr(patients, "_ENROLMENT_GUARDS", [])
     with pytest.raises(RuleViolation, match="monitoring step is not loaded"):
         enrol(world, "N-1", "DL1")
+
+
+def test_two_physicians_signing_at_the_same_instant_store_one_decision(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read the same table (no decision yet) and sign: one is stored, the other gets 409.
+
+    On PostgreSQL both decisions pass the service's check on the table they read
+    (a barrier holds each until both have read it), so the unique (protocol,
+    sequence) index refuses the second; SQLite serialises the two transactions
+    (BEGIN IMMEDIATE), so the second reads the first's decision and is refused
+    as stale. Either way: exactly one decision, a 409 the physician can act on,
+    and an intact audit chain.
+    """
+    import threading
+
+    from exoneb.accounts import service as accounts
+    from exoneb.core.errors import Conflict
+    from exoneb.monitoring.escalation_decisions import apply_decision
+
+    with world.action() as ctx:
+        second = accounts.create_user(
+            ctx=ctx, settings=world.settings, username="physician2", full_name="Physician Two",
+            role=Role.PHYSICIAN.value, site_id=world.site_id, password=PASSWORD,
+        )  # fmt: skip
+    physicians = [world.actor(Role.PHYSICIAN), accounts.actor_for(second)]
+    if not world.settings.database_url.startswith("sqlite"):
+        both_read = threading.Barrier(2, timeout=20)
+
+        def after_reading(*args: Any, **kwargs: Any) -> Any:
+            both_read.wait()  # each has passed the decisions_seen check on the same table
+            return apply_decision(*args, **kwargs)
+
+        monkeypatch.setattr(escalation, "apply_decision", after_reading)
+    start = threading.Barrier(2, timeout=20)
+    outcomes: dict[str, BaseException | int] = {}
+
+    def sign(actor: Any, reason: str) -> None:
+        start.wait()
+        try:
+            with world.action(actor=actor) as ctx:
+                row = escalation.decide(ctx=ctx, settings=world.settings, protocol_id=P,
+                                        data=EscalationDecisionIn(
+                                            level="DL1", decision="expand", reason=reason,
+                                            decisions_seen=0, password=PASSWORD))  # fmt: skip
+                outcomes[actor.username] = row.id
+        except BaseException as exc:
+            outcomes[actor.username] = exc
+
+    threads = [threading.Thread(target=sign, args=(a, f"DMC minutes, {a.username}"))
+               for a in physicians]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stored = [v for v in outcomes.values() if isinstance(v, int)]
+    refused = [v for v in outcomes.values() if isinstance(v, BaseException)]
+    assert len(stored) == 1, outcomes
+    assert len(refused) == 1, outcomes
+    (error,) = refused
+    assert isinstance(error, Conflict), repr(error)
+    assert error.status_code == 409
+    message = str(error).lower()
+    assert "reload" in message
+    assert "same moment" in message or "changed by physician" in message
+    (row,) = table(world).decisions
+    assert row.id == stored[0]
+    with world.factory() as db:
+        decided = db.scalars(select(AuditEvent).where(AuditEvent.action == "escalation.decide"))
+        assert [e.entity_id for e in decided] == [str(row.id)]
+        sigs = db.scalars(select(Signature).where(Signature.record_type == "escalation_decision"))
+        assert [s.record_id for s in sigs] == [row.id]
+        assert verify_chain(db).ok

@@ -27,7 +27,9 @@ def test_api_table_decision_override_and_denial(world: World) -> None:
     coordinator, doctor = login(app, world, Role.COORDINATOR), login(app, world, Role.PHYSICIAN)
     body = coordinator.client.get(API).json()
     dl1 = body["levels"][0]
-    assert (dl1["treated"], dl1["evaluable"], dl1["dlts"], dl1["open"]) == (1, 1, 0, True)
+    assert (dl1["treated"], dl1["evaluable"], dl1["dlts"], dl1["open"]) == (1, 0, 0, True)
+    assert dl1["subjects"][0]["in_dlt_window"]  # 28-day DLT window after the first dose
+    assert body["dlt_window_days"] == 28
     assert body["action"] == "enrol"
     assert body["open_levels"] == ["DL1"]
     assert body["gate_enrolment"] is True
@@ -59,7 +61,7 @@ def test_page_shows_the_cohort_and_the_physician_signs_the_decision(world: World
     assert page.status_code == 200
     html = page.text
     assert "W-2" in html
-    assert "no DLT" in html
+    assert "in DLT window until" in html
     assert 'href="/escalation"' in html
     assert "clinical.md §4.5" in html
     assert "The DMC and the protocol decide" in html
@@ -88,3 +90,50 @@ def test_page_shows_the_cohort_and_the_physician_signs_the_decision(world: World
                                                        "decisions_seen": "1", "reason": "x",
                                                        "password": PASSWORD})  # fmt: skip
     assert denied.status_code == 403
+
+
+def test_a_dlt_candidate_is_reviewed_on_the_page_and_through_the_api(world: World) -> None:
+    from .monitoring_world import monitored_session
+    from .test_monitoring_service import ae
+
+    session_id, _ = monitored_session(world, "W-3")
+    event = ae(world, session_id, term="dyspnea", grade=3, causality="probable")
+    app = app_for(world)
+    coordinator, doctor = login(app, world, Role.COORDINATOR), login(app, world, Role.PHYSICIAN)
+    body = coordinator.client.get(API).json()
+    assert body["action"] is None
+    assert body["reason"].startswith("DLT review pending for subject W-3")
+    (cand, *others) = body["levels"][0]["subjects"][0]["candidates"]
+    assert cand["verdict"] is None
+    html = coordinator.client.get(PAGE).text
+    assert "Awaiting physician review" in html
+    assert f'href="/sessions/{session_id}/monitoring#ae-{event["id"]}"' in html
+    assert "Sign the review" not in html  # physicians review
+    assert "Sign the review" in doctor.client.get(PAGE).text
+    hold = str(cand["hold_id"])
+    form = {"hold_id": hold, "verdict": "not_dlt", "reviews_seen": "0", "password": PASSWORD}
+    refused = _form(doctor, PAGE + "/dlt-reviews", form)
+    assert refused.status_code == 422
+    assert f'id="e-c{hold}-reason"' in refused.text  # the error sits at this candidate's form
+    done = _form(doctor, PAGE + "/dlt-reviews", {**form, "verdict": "dlt"})
+    assert done.status_code == 303
+    assert done.headers["location"].endswith(f"#candidate-{hold}")
+    after = doctor.client.get(PAGE).text
+    assert "Confirmed: a dose-limiting toxicity</strong> — reviewed by Physician One" in after
+    for other in others:
+        made: Any = doctor.post(
+            API + "/dlt-reviews",
+            {"hold_id": other["hold_id"], "verdict": "dlt", "reviews_seen": 0,
+             "password": PASSWORD},
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        assert made.json()["signature_valid"]
+    again = {"hold_id": cand["hold_id"], "verdict": "dlt", "reviews_seen": 1, "password": PASSWORD}
+    denied: Any = coordinator.post(API + "/dlt-reviews", again)
+    assert denied.status_code == 403
+    stale: Any = doctor.post(API + "/dlt-reviews", {"hold_id": cand["hold_id"], "verdict": "dlt",
+                             "reviews_seen": 0, "reason": "x", "password": PASSWORD})  # fmt: skip
+    assert stale.status_code == 409
+    body = coordinator.client.get(API).json()
+    assert (body["levels"][0]["dlts"], body["levels"][0]["dlt_pending"]) == (1, 0)
+    assert body["action"] is not None

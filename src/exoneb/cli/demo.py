@@ -82,8 +82,6 @@ def demo(
             )
             for username, name, role in DEMO_STAFF
         }
-    with system_action(accounts.actor_for(users[Role.PHYSICIAN]), clock) as ctx:
-        _seed_patients(ctx, settings)
     with system_action(accounts.actor_for(users[Role.NURSE]), clock) as ctx:
         inhalation_demo.seed_devices(ctx)
     with system_action(accounts.actor_for(users[Role.PHARMACIST]), clock) as ctx:
@@ -91,6 +89,9 @@ def demo(
     staff = {role: accounts.actor_for(user) for role, user in users.items()}
     with system_action(staff[Role.NURSE], clock) as ctx:
         monitoring_demo.seed(ctx, settings, staff, until=now)
+    # After the DL1 history (weeks back), so the planned session is due tomorrow.
+    with system_action(accounts.actor_for(users[Role.PHYSICIAN]), clock) as ctx:
+        _seed_patients(ctx, settings)
     typer.echo(
         f"Seeded demo site {DEMO_SITE[1]} with {len(DEMO_STAFF)} staff, 3 patients and "
         f"{len(monitoring_demo.SUBJECTS)} dose-level-1 subjects who reached monitoring."

@@ -9,10 +9,13 @@ every row carries its audit entry and every step its e-signature:
   dose prepared (pharmacist) and verified (nurse), nebulized (the first with a
   pause for cough), the run stopped, the residual measured and the run signed,
   observed at 0, 15 and 30 min after nebulization and discharged with a signed
-  checklist — none with a dose-limiting toxicity, so the 3+3 table recommends
+  checklist, and reached by the next-day call — five weeks ago, so their
+  28-day DLT window (the demo protocol's ``escalation.dlt_window_days``) is
+  over without a dose-limiting toxicity and the 3+3 table recommends
   escalating to level 2 (clinical.md §4.5, [unverified]);
 * a fourth (DEMO-0007) in monitoring now, its bedside oximeter showing a
-  40-second dip below 90 %: an open SpO2 alert on the clinic overview.
+  40-second dip below 90 %: an open SpO2 alert on the clinic overview (and on
+  the escalation page, a subject in the DLT window).
 
 Time runs on the demo clock: ``exoneb demo`` starts it in the past
 (:data:`HISTORY` before now) and the seed advances it step by step, placing the
@@ -38,10 +41,11 @@ from exoneb.core.config import Settings
 from exoneb.core.context import Actor, Ctx
 from exoneb.inhalation import schemas as i
 from exoneb.inhalation import service as inhalation
-from exoneb.monitoring import service
+from exoneb.monitoring import follow_up_service, service
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     DischargeIn,
+    FollowUpAttemptRequest,
     ObservationBatchIn,
     ObservationIn,
 )
@@ -54,8 +58,11 @@ from exoneb.sessions import service as sessions
 from exoneb.sessions.rules import State
 from exoneb.sessions.schemas import SessionPlan
 
-#: How far back ``exoneb demo`` starts its clock; the seed needs about 3 h 40 min of it.
-HISTORY = timedelta(hours=5)
+#: The demo protocol's DLT window (``escalation.dlt_window_days``, clinical.md §1.2).
+DLT_WINDOW = timedelta(days=28)
+#: How far back ``exoneb demo`` starts its clock: the first DL1 cohort is dosed then, a
+#: week more than the DLT window ago; the seed's own steps need about 3 h 40 min.
+HISTORY = DLT_WINDOW + timedelta(days=7, hours=5)
 #: How long the last session has been in monitoring when the demo is seeded.
 MONITORED_FOR = timedelta(minutes=12)
 DEMO_LOT, DEMO_SALINE_LOT, DEMO_DEVICE = "DEMO-EV-0001", "DEMO-NS-0001", "AS-2026-0042"
@@ -324,6 +331,21 @@ def _alerting(d: _Demo, session_id: int) -> None:
     )
 
 
+def _next_day_calls(d: _Demo) -> None:
+    """The next-day calls of the discharged subjects: each reached, no new symptoms."""
+    nurse = d.as_(Role.NURSE)
+    for row in follow_up_service.follow_up_calls(ctx=nurse, settings=d.settings,
+                                                 include_done=False):  # fmt: skip
+        d.at(row.call.due_at)
+        follow_up_service.record_follow_up_attempt(
+            ctx=nurse, settings=d.settings, call_id=row.call.id,
+            data=FollowUpAttemptRequest(version=row.call.version, outcome="reached",
+                                        symptoms_reported=False,
+                                        note="Demo: feels well, no new symptoms"),
+        )  # fmt: skip
+        d.wait(5)
+
+
 def _stock(d: _Demo) -> None:
     """The demo lot, saline lot and nebulizer seeded by steps 2 and 3."""
     ctx = d.as_(Role.PHARMACIST)
@@ -353,6 +375,7 @@ def seed(
     for n, row in enumerate(SUBJECTS):
         last = n == len(SUBJECTS) - 1
         if last and until is not None:  # nebulization ends MONITORED_FOR before ``until``
+            _next_day_calls(d)
             d.at(until - _TO_END_OF_NEBULIZATION - MONITORED_FOR)
         session_id = _subject(d, row)
         d.wait(5)

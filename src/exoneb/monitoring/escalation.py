@@ -60,7 +60,9 @@ class CohortLevel:
     level : int
         Dose level number (1 = lowest), consecutive from 1.
     treated : int
-        Subjects treated and evaluable for DLT at this level (0–6).
+        Subjects treated and evaluable for DLT at this level (0–6): a subject
+        still in the DLT window, or awaiting the review of a DLT candidate, is
+        not counted yet.
     dlts : int
         Subjects with a dose-limiting toxicity.
     """
@@ -110,7 +112,7 @@ def _at_level(cohort: CohortLevel, top: int) -> EscalationRecommendation:
             EscalationAction.ENROL,
             lvl,
             None,
-            f"{cohort.label()}: treat {target - n} more before deciding.",
+            f"{cohort.label()}: {target - n} more evaluable subject(s) needed before deciding.",
         )
     if n == _COHORT and d == 1:
         return EscalationRecommendation(
@@ -167,7 +169,7 @@ def recommend_3plus3(levels: Sequence[CohortLevel]) -> EscalationRecommendation:
             )
     if not treated:
         return EscalationRecommendation(
-            EscalationAction.ENROL, 1, None, "No subject treated yet: start at level 1."
+            EscalationAction.ENROL, 1, None, "No subject evaluable for DLT yet: level 1."
         )
     exceeded = next((c for c in table if c.exceeds_mtd), None)
     if exceeded is None:

@@ -1,4 +1,4 @@
-"""Table of the signed dose-escalation decisions (append-only).
+"""Tables of the signed dose-escalation decisions and DLT reviews (both append-only).
 
 One row per decision, numbered per protocol (``sequence`` 1, 2, …, unique, so
 two people deciding on the same table at once cannot both be recorded). The
@@ -47,3 +47,25 @@ class EscalationDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     decided_by: Mapped[str] = mapped_column(String(200))
+
+
+class DltReview(Base):
+    """One signed review of a DLT candidate: a DLT or not. A later review supersedes it."""
+
+    __tablename__ = "dlt_review"
+    __table_args__ = (UniqueConstraint("course_hold_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_hold_id: Mapped[int] = mapped_column(ForeignKey("course_hold.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    protocol_id: Mapped[str] = mapped_column(String(60), index=True)
+    arm_code: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_event.id"))
+    rule_id: Mapped[str | None] = mapped_column(String(40))
+    candidate_reason: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(10))  # DltVerdict: dlt | not_dlt
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_by: Mapped[str] = mapped_column(String(200))

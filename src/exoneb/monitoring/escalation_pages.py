@@ -4,8 +4,10 @@ The page shows, per dose level, the cohort (subjects enrolled, treated,
 evaluable for DLT; each subject's DLT with a link to the adverse event that
 made it one), the cohort pauses with who placed them and when, the 3+3
 recommendation with its reason and source, the signed decisions so far and the
-levels they leave open for enrolment. Physicians record the next decision
-with their e-signature; everyone else sees why the form is not offered.
+levels they leave open for enrolment. Each DLT candidate shows its adverse
+event and its review; physicians review it (a DLT or not) and record the next
+decision with their e-signature; everyone else sees why the forms are not
+offered.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from starlette.responses import Response
 from exoneb.accounts.permissions import Action
 from exoneb.monitoring import escalation_service as service
 from exoneb.monitoring.escalation_decisions import DECISION_LABELS
-from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
+from exoneb.monitoring.escalation_dlt import VERDICT_LABELS
+from exoneb.monitoring.escalation_schemas import DltReviewIn, EscalationDecisionIn
 from exoneb.web.deps import Auth, AuthDep, FormDep
 from exoneb.web.forms import submit
 from exoneb.web.templating import render
@@ -56,6 +59,8 @@ def _page(
         "decision_options": [(d.value, label) for d, label in DECISION_LABELS.items()],
         "mtd_options": [(lv["arm_code"], f'{lv["arm_code"]}: {lv["label"]}')
                         for lv in data["levels"]],
+        "verdict_options": [(v.value, label) for v, label in VERDICT_LABELS.items()],
+        "verdict_labels": {v.value: label for v, label in VERDICT_LABELS.items()},
     }  # fmt: skip
     return render(request, "monitoring/escalation.html", context, auth=auth,
                   status_code=status_code)  # fmt: skip
@@ -76,5 +81,18 @@ def decide(request: Request, protocol_id: str, auth: AuthDep, form: FormDep) -> 
         lambda ctx, data: service.decide(
             ctx=ctx, settings=auth.state.settings, protocol_id=protocol_id, data=data),
         done_url=_url(protocol_id) + "#decisions",
+        again=lambda errs, code: _page(request, auth, protocol_id, errs, values, code),
+    )  # fmt: skip
+
+
+@router.post("/protocols/{protocol_id}/escalation/dlt-reviews")
+def review_dlt(request: Request, protocol_id: str, auth: AuthDep, form: FormDep) -> Response:
+    """Record and sign the review of a DLT candidate (physicians)."""
+    values = {k: v for k, v in form.items() if k != "password"}
+    return submit(
+        DltReviewIn, form, auth.action,
+        lambda ctx, data: service.review_dlt(
+            ctx=ctx, settings=auth.state.settings, protocol_id=protocol_id, data=data),
+        done_url=_url(protocol_id) + f"#candidate-{values.get('hold_id', '')}",
         again=lambda errs, code: _page(request, auth, protocol_id, errs, values, code),
     )  # fmt: skip

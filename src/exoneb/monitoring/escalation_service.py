@@ -2,11 +2,17 @@
 
 * :func:`escalation` gathers, per dose level of a 3+3 protocol, the subjects
   enrolled, treated (a session of theirs at that level reached ``inhaling``)
-  and *evaluable* for dose-limiting toxicity (DLT) — discharged after the
-  monitoring window, or with a DLT — each subject's DLT with the adverse event
-  that made it one, the cohort pauses placed by the stopping rules or by hand,
-  and the 3+3 recommendation (:func:`~exoneb.monitoring.escalation.recommend_3plus3`,
-  clinical.md §4.5 [unverified]) computed from the evaluable counts.
+  and *evaluable* for dose-limiting toxicity (DLT) — the protocol's DLT window
+  after their first dose (``escalation.dlt_window_days``) completed without a
+  confirmed DLT, or a confirmed DLT — each subject's DLT candidates (from the
+  stopping rules) with the adverse event behind them and the physician's review,
+  the cohort pauses placed by the stopping rules or by hand, and the 3+3
+  recommendation (:func:`~exoneb.monitoring.escalation.recommend_3plus3`,
+  clinical.md §4.5 [unverified]) computed from the evaluable counts. While any
+  candidate awaits review the recommendation is withheld, naming the subject.
+* :func:`review_dlt` records a physician's signed review of one DLT candidate:
+  a DLT, or not (with the reason), append-only; a later review supersedes it
+  (with the reason for the change).
 * :func:`decide` records the investigator's signed decision at the open level
   (escalate, expand, de-escalate, declare the MTD, stop), append-only, with
   the table and recommendation it was taken on. A decision that differs from
@@ -19,8 +25,10 @@
 Who decides: the dose-escalation decision is a medical one, taken by the
 investigator after the safety review the protocol names (the DMC or safety
 review committee) — so only physicians sign it (``escalation.decide``); the
-coordinator prepares it on the same page and sees every decision. A DLT is
-counted from the stopping rules' DLT candidates, as before.
+coordinator prepares it on the same page and sees every decision. Confirming
+a DLT is the same kind of act by the same person — clinical.md §4.2 sends a
+candidate DLT "to the physician", and the confirmed count drives the decision —
+so it uses the same permission.
 
 Decision support, not medical advice: the DMC and the protocol decide.
 """
@@ -29,9 +37,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from exoneb.accounts import service as accounts
@@ -53,9 +62,11 @@ from exoneb.monitoring.escalation_decisions import (
     apply_decision,
     follows_recommendation,
 )
-from exoneb.monitoring.escalation_models import EscalationDecision
-from exoneb.monitoring.escalation_schemas import EscalationDecisionIn
+from exoneb.monitoring.escalation_dlt import VERDICT_LABELS, DltVerdict, evaluate_subject
+from exoneb.monitoring.escalation_models import DltReview, EscalationDecision
+from exoneb.monitoring.escalation_schemas import DltReviewIn, EscalationDecisionIn
 from exoneb.monitoring.models import AdverseEventRecord, CourseHold
+from exoneb.patients import service as patients
 from exoneb.patients.models import Enrolment, Patient
 from exoneb.protocols import registry
 from exoneb.protocols.schema import ProtocolFile
@@ -64,6 +75,8 @@ from exoneb.sessions.rules import State
 
 RECORD_TYPE = "escalation_decision"
 MEANING = "approved"
+DLT_RECORD_TYPE = "dlt_review"
+DLT_MEANING = "reviewed"
 DISCLAIMER = (
     "Decision support: the 3+3 recommendation follows the textbook table (clinical.md §4.5, "
     "[unverified]). The DMC and the protocol decide; a physician signs the decision."
@@ -80,6 +93,24 @@ ACTION_LABELS: dict[str, str] = {
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Candidate:
+    """A DLT candidate of a subject (a patient hold by a stopping rule) and its latest review."""
+
+    hold_id: int
+    rule_id: str | None
+    reason: str
+    raised_at: datetime
+    after_window: bool  # raised after the subject's DLT window had ended
+    adverse_event_id: int | None
+    url: str | None
+    reviews: int  # how many reviews so far (the form sends it back: a stale review is refused)
+    verdict: str | None  # DltVerdict value of the latest review; None: awaiting review
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Subject:
     """One subject at a dose level, as the coordinator sees them."""
 
@@ -89,10 +120,15 @@ class Subject:
     session_state: str | None
     treated: bool
     evaluable: bool
-    dlt: bool
+    dlt: bool  # a candidate confirmed as DLT by a physician
     dlt_reason: str | None = None
     dlt_adverse_event_id: int | None = None
     dlt_url: str | None = None
+    first_dose_at: datetime | None = None
+    dlt_window_ends_at: datetime | None = None
+    in_dlt_window: bool = False
+    dlt_pending: int = 0  # candidates awaiting review
+    candidates: tuple[Candidate, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,13 +150,18 @@ class Level:
 
     @property
     def evaluable(self) -> int:
-        """Subjects evaluable for DLT: discharged after monitoring, or with a DLT."""
+        """Subjects evaluable for DLT: DLT window completed without a confirmed DLT, or one."""
         return sum(s.evaluable for s in self.subjects)
 
     @property
     def dlts(self) -> int:
-        """Evaluable subjects with a dose-limiting toxicity."""
+        """Evaluable subjects with a confirmed dose-limiting toxicity."""
         return sum(s.dlt and s.evaluable for s in self.subjects)
+
+    @property
+    def pending(self) -> tuple[Subject, ...]:
+        """Subjects with a DLT candidate awaiting a physician's review."""
+        return tuple(s for s in self.subjects if s.dlt_pending)
 
     @property
     def active_pauses(self) -> tuple[CourseHold, ...]:
@@ -178,10 +219,25 @@ def _dosed_aborted(ctx: Ctx, session_ids: Sequence[int]) -> set[int]:
     )
 
 
+def _first_doses(ctx: Ctx, session_ids: Sequence[int]) -> dict[int, datetime]:
+    """Session id → when it entered ``inhaling`` (its dose started)."""
+    if not session_ids:
+        return {}
+    rows = ctx.db.execute(
+        select(SessionTransition.session_id, func.min(SessionTransition.at))
+        .where(
+            SessionTransition.session_id.in_(session_ids),
+            SessionTransition.to_state == State.INHALING.value,
+        )
+        .group_by(SessionTransition.session_id)
+    ).all()
+    return {sid: as_utc(at) for sid, at in rows}
+
+
 def _dlt_source(
     ctx: Ctx, protocol: ProtocolFile, hold: CourseHold
 ) -> tuple[int | None, str | None]:
-    """The adverse event that made ``hold`` a DLT (by its rule alone), and a link to it.
+    """The adverse event that made ``hold`` a DLT candidate (by its rule alone), and a link.
 
     Event rules (related grade ≥ 3, anaphylaxis, …) point at the event; the
     airway and fever rules point at the session's monitoring page.
@@ -203,8 +259,53 @@ def _dlt_source(
     return None, f"/sessions/{hold.session_id}/monitoring#holds"
 
 
+def _candidate_holds(ctx: Ctx, protocol_id: str, arm_code: str) -> Sequence[CourseHold]:
+    return ctx.db.scalars(
+        select(CourseHold)
+        .where(
+            CourseHold.protocol_id == protocol_id, CourseHold.arm_code == arm_code,
+            CourseHold.scope == "patient", CourseHold.dlt_candidate.is_(True),
+        )
+        .order_by(CourseHold.created_at, CourseHold.id)
+    ).all()  # fmt: skip
+
+
+def _reviews(ctx: Ctx, hold_ids: Sequence[int]) -> dict[int, list[DltReview]]:
+    """Hold id → its reviews, oldest first (the last one counts)."""
+    out: dict[int, list[DltReview]] = {}
+    if hold_ids:
+        rows = ctx.db.scalars(
+            select(DltReview)
+            .where(DltReview.course_hold_id.in_(hold_ids))
+            .order_by(DltReview.course_hold_id, DltReview.sequence)
+        )
+        for r in rows:
+            out.setdefault(r.course_hold_id, []).append(r)
+    return out
+
+
+def _candidate(
+    ctx: Ctx, protocol: ProtocolFile, hold: CourseHold, reviews: Sequence[DltReview],
+    window_ends_at: datetime | None, visible: bool,
+) -> Candidate:  # fmt: skip
+    event_id, url = _dlt_source(ctx, protocol, hold) if visible else (None, None)
+    last = reviews[-1] if reviews else None
+    raised = as_utc(hold.created_at)
+    return Candidate(
+        hold_id=hold.id, rule_id=hold.rule_id, reason=hold.reason, raised_at=raised,
+        after_window=window_ends_at is not None and raised >= window_ends_at,
+        adverse_event_id=event_id, url=url, reviews=len(reviews),
+        verdict=last.verdict if last else None,
+        reviewed_by=last.reviewed_by if last else None,
+        reviewed_at=as_utc(last.reviewed_at) if last else None,
+        review_reason=last.reason if last else None,
+    )  # fmt: skip
+
+
 def _subjects(ctx: Ctx, protocol: ProtocolFile, arm_code: str) -> tuple[int, tuple[Subject, ...]]:
     """(enrolled, subjects) of one level: the dosed ones, then those waiting for a dose."""
+    section = protocol.escalation
+    assert section is not None  # only escalating protocols get here (see _protocol)
     enrolments = ctx.db.scalars(
         select(Enrolment)
         .where(Enrolment.protocol_id == protocol.id, Enrolment.arm_code == arm_code)
@@ -220,21 +321,17 @@ def _subjects(ctx: Ctx, protocol: ProtocolFile, arm_code: str) -> tuple[int, tup
     for s in sessions:
         if s.state in _DOSED or s.id in aborted:
             dosed.setdefault(s.patient_id, []).append(s)
-    holds = ctx.db.scalars(
-        select(CourseHold)
-        .where(
-            CourseHold.protocol_id == protocol.id, CourseHold.arm_code == arm_code,
-            CourseHold.scope == "patient", CourseHold.dlt_candidate.is_(True),
-        )
-        .order_by(CourseHold.created_at, CourseHold.id)
-    ).all()  # fmt: skip
-    dlt_hold: dict[int, CourseHold] = {}
+    started = _first_doses(ctx, [s.id for mine in dosed.values() for s in mine])
+    holds = _candidate_holds(ctx, protocol.id, arm_code)
+    reviews = _reviews(ctx, [h.id for h in holds])
+    by_patient: dict[int, list[CourseHold]] = {}
     for h in holds:
         if h.patient_id is not None:
-            dlt_hold.setdefault(h.patient_id, h)
+            by_patient.setdefault(h.patient_id, []).append(h)
     patient_ids = {e.patient_id for e in enrolments} | set(dosed)
     people = {p.id: p for p in ctx.db.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
     order = list(dict.fromkeys([*dosed, *(e.patient_id for e in enrolments)]))
+    now = ctx.clock.now()
     out = []
     for pid in order:
         patient = people.get(pid)
@@ -246,21 +343,66 @@ def _subjects(ctx: Ctx, protocol: ProtocolFile, arm_code: str) -> tuple[int, tup
         )
         mine = dosed.get(pid, [])
         last = mine[-1] if mine else None
-        hold = dlt_hold.get(pid) if mine else None
-        event_id, url = _dlt_source(ctx, protocol, hold) if hold else (None, None)
+        first = min((started[s.id] for s in mine if s.id in started), default=None)
+        if mine and first is None:  # dosed by state, transition missing: count from the session
+            first = as_utc(mine[0].created_at)
+        own = by_patient.get(pid, []) if mine else []
+        status = evaluate_subject(
+            first_dose_at=first, window=section.dlt_window(), now=now,
+            verdicts=[_verdict(reviews.get(h.id)) for h in own],
+        )  # fmt: skip
+        cands = tuple(
+            _candidate(ctx, protocol, h, reviews.get(h.id, []), status.window_ends_at, visible)
+            for h in own
+        )
+        confirmed = next((c for c in cands if c.verdict == DltVerdict.DLT.value), None)
         out.append(
             Subject(
                 patient_id=pid if visible else None, label=label,
                 session_id=last.id if last and visible else None,
                 session_state=last.state if last else None, treated=bool(mine),
-                evaluable=hold is not None
-                or any(s.state == State.DISCHARGED.value for s in mine),
-                dlt=hold is not None, dlt_reason=hold.reason if hold else None,
-                dlt_adverse_event_id=event_id if visible else None,
-                dlt_url=url if visible else None,
+                evaluable=status.evaluable, dlt=status.dlt,
+                dlt_reason=confirmed.reason if confirmed else None,
+                dlt_adverse_event_id=confirmed.adverse_event_id if confirmed else None,
+                dlt_url=confirmed.url if confirmed else None,
+                first_dose_at=first, dlt_window_ends_at=status.window_ends_at,
+                in_dlt_window=status.in_window, dlt_pending=status.pending, candidates=cands,
             )
         )  # fmt: skip
     return len(enrolments), tuple(out)
+
+
+def _verdict(reviews: Sequence[DltReview] | None) -> DltVerdict | None:
+    return DltVerdict(reviews[-1].verdict) if reviews else None
+
+
+def _window_note(
+    rec: EscalationRecommendation, levels: Sequence[Level]
+) -> EscalationRecommendation:
+    """ "Finish the cohort" says who is still in the DLT window: they count when it ends."""
+    if rec.action is not EscalationAction.ENROL or rec.level is None:
+        return rec
+    level = levels[rec.level - 1]
+    waiting = [s for s in level.subjects if s.in_dlt_window and not s.evaluable]
+    ends = [s.dlt_window_ends_at for s in waiting if s.dlt_window_ends_at is not None]
+    if not ends:
+        return rec
+    note = (
+        f" {len(waiting)} treated at {level.arm_code} still in their DLT window (the last "
+        f"until {max(ends):%Y-%m-%d %H:%M} UTC): they count when it ends."
+    )
+    return dataclasses.replace(rec, reason=rec.reason + note)
+
+
+def _pending_problem(levels: Sequence[Level]) -> str | None:
+    """The plain reason to withhold the 3+3 recommendation while a DLT review is pending."""
+    waiting = [f"{s.label} at {lv.arm_code}" for lv in levels for s in lv.pending]
+    if not waiting:
+        return None
+    return (
+        f"DLT review pending for subject {', '.join(waiting)}: no 3+3 recommendation until a "
+        "physician confirms or rejects each DLT candidate."
+    )
 
 
 def escalation(*, ctx: Ctx, settings: Settings, protocol_id: str) -> Escalation:
@@ -288,10 +430,10 @@ def escalation(*, ctx: Ctx, settings: Settings, protocol_id: str) -> Escalation:
                 subjects=subjects, pauses=tuple(pauses), open=number in state.open_levels,
             )
         )  # fmt: skip
-    rec, problem = None, None
+    rec, problem = None, _pending_problem(levels)
     try:  # over-enrolment (> 6 at a level) is possible in practice: say so, don't fail
         table = [rules.CohortLevel(lv.level, lv.evaluable, lv.dlts) for lv in levels]
-        rec = rules.recommend_3plus3(table)
+        rec = None if problem else _window_note(rules.recommend_3plus3(table), levels)
     except ValueError as exc:
         problem = f"No 3+3 recommendation: {exc}."
     return Escalation(protocol, tuple(levels), rec, problem, state, decisions)
@@ -301,7 +443,7 @@ def _cohort_snapshot(e: Escalation) -> list[dict[str, Any]]:
     return [
         {"level": lv.level, "arm_code": lv.arm_code, "enrolled": lv.enrolled,
          "treated": lv.treated, "evaluable": lv.evaluable, "dlts": lv.dlts,
-         "active_pauses": [p.id for p in lv.active_pauses]}
+         "dlt_pending": len(lv.pending), "active_pauses": [p.id for p in lv.active_pauses]}
         for lv in e.levels
     ]  # fmt: skip
 
@@ -365,12 +507,17 @@ def decide(
     follows = follows_recommendation(rec, step)
     reason = (data.reason or "").strip() or None
     if not follows and reason is None:
-        advice = (
-            f"“{ACTION_LABELS[rec.action.value]}” ({rec.reason})" if rec else "none (see the table)"
-        )
+        if rec is None:
+            why = e.recommendation_problem or "see the table"
+            raise InvalidInput(
+                f"There is no 3+3 recommendation now ({why}): give the reason for this decision "
+                "(e.g. the DMC's review).",
+                field="reason",
+            )
+        advice = ACTION_LABELS[rec.action.value]
         raise InvalidInput(
-            f"This decision differs from the 3+3 recommendation, {advice}: give the reason "
-            "(e.g. the DMC's review).",
+            f"This decision differs from the 3+3 recommendation, “{advice}” ({rec.reason}): "
+            "give the reason (e.g. the DMC's review).",
             field="reason",
         )
     row = EscalationDecision(
@@ -405,6 +552,106 @@ def decide(
         reason=reason,
     )  # fmt: skip
     return row
+
+
+def dlt_signed_content(row: DltReview) -> dict[str, Any]:
+    """What a DLT review's e-signature covers."""
+    return {
+        "review_id": row.id, "hold_id": row.course_hold_id, "sequence": row.sequence,
+        "protocol_id": row.protocol_id, "arm_code": row.arm_code, "patient_id": row.patient_id,
+        "adverse_event_id": row.adverse_event_id, "rule_id": row.rule_id,
+        "candidate_reason": row.candidate_reason, "verdict": row.verdict, "reason": row.reason,
+        "reviewed_at": as_utc(row.reviewed_at).isoformat(), "reviewed_by_id": row.reviewed_by_id,
+    }  # fmt: skip
+
+
+def review_dlt(*, ctx: Ctx, settings: Settings, protocol_id: str, data: DltReviewIn) -> DltReview:
+    """Record and sign (password re-entered) a physician's review of one DLT candidate.
+
+    "Not a DLT" needs its reason; so does a review that replaces an earlier one
+    (the earlier one stays, superseded). The candidate's text and adverse event
+    are kept in the review as the physician saw them.
+    """
+    authorize(ctx=ctx, action=Action.ESCALATION_DECIDE)
+    protocol = _protocol(settings, protocol_id)
+    hold = ctx.db.get(CourseHold, data.hold_id)
+    if (
+        hold is None or not hold.dlt_candidate or hold.scope != "patient"
+        or hold.protocol_id != protocol.id or hold.patient_id is None
+        or hold.arm_code not in protocol.escalation_levels()
+    ):  # fmt: skip
+        raise NotFound("No such DLT candidate in this dose escalation.")
+    patients.load_visible(ctx, hold.patient_id)  # another site's subject: not found
+    earlier = ctx.db.scalars(
+        select(DltReview).where(DltReview.course_hold_id == hold.id).order_by(DltReview.sequence)
+    ).all()
+    if data.reviews_seen != len(earlier):
+        last = earlier[-1]
+        raise StaleEdit(
+            record="DLT review", changed_by=last.reviewed_by,
+            changed_at=as_utc(last.reviewed_at), version=len(earlier),
+        )  # fmt: skip
+    reason = (data.reason or "").strip() or None
+    if reason is None and data.verdict is DltVerdict.NOT_DLT:
+        raise InvalidInput(
+            "Give the reason this candidate is not a dose-limiting toxicity "
+            "(e.g. unrelated to the product, or outside the DLT window).",
+            field="reason",
+        )
+    if reason is None and earlier:
+        raise InvalidInput(
+            f"This candidate was already reviewed by {earlier[-1].reviewed_by}: give the reason "
+            "for the new review.",
+            field="reason",
+        )
+    event_id, _ = _dlt_source(ctx, protocol, hold)
+    row = DltReview(
+        course_hold_id=hold.id, sequence=len(earlier) + 1, protocol_id=protocol.id,
+        arm_code=hold.arm_code, patient_id=hold.patient_id, adverse_event_id=event_id,
+        rule_id=hold.rule_id, candidate_reason=hold.reason, verdict=data.verdict.value,
+        reason=reason, reviewed_at=ctx.clock.now(), reviewed_by_id=ctx.actor.user_id,
+        reviewed_by=ctx.actor.full_name or ctx.actor.username,
+    )  # fmt: skip
+    ctx.db.add(row)
+    try:
+        ctx.db.flush()
+    except IntegrityError as exc:  # (hold, sequence) is unique: someone reviewed it meanwhile
+        raise Conflict(
+            "Another physician reviewed this DLT candidate at the same moment; nothing of yours "
+            "was saved. Reload the page, read their review, then review again if needed."
+        ) from exc
+    signature = accounts.sign(
+        ctx=ctx, settings=settings, record_type=DLT_RECORD_TYPE, record_id=row.id,
+        record_version=1, content=dlt_signed_content(row), meaning=DLT_MEANING,
+        password=data.password,
+    )  # fmt: skip
+    audit.record(
+        ctx=ctx, action="dlt.review", entity_type=DLT_RECORD_TYPE, entity_id=row.id,
+        entity_version=1, patient_id=row.patient_id,
+        before=None if not earlier else {"verdict": earlier[-1].verdict,
+                                         "review_id": earlier[-1].id},
+        after={**dlt_signed_content(row), "signature_id": signature.id}, reason=reason,
+    )  # fmt: skip
+    return row
+
+
+def dlt_review_view(ctx: Ctx, row: DltReview) -> dict[str, Any]:
+    """One DLT review as plain data, with its signature and whether it still matches."""
+    sig = next(iter(accounts.signatures_for(ctx=ctx, record_type=DLT_RECORD_TYPE,
+                                            record_id=row.id)), None)  # fmt: skip
+    return {
+        "id": row.id, "hold_id": row.course_hold_id, "sequence": row.sequence,
+        "patient_id": row.patient_id, "arm_code": row.arm_code,
+        "adverse_event_id": row.adverse_event_id, "candidate_reason": row.candidate_reason,
+        "verdict": row.verdict, "verdict_label": VERDICT_LABELS[DltVerdict(row.verdict)],
+        "reason": row.reason, "reviewed_at": as_utc(row.reviewed_at),
+        "reviewed_by": row.reviewed_by,
+        "signed_by": sig.signer_name if sig else None,
+        "signed_at": as_utc(sig.signed_at) if sig else None,
+        "signature_meaning": sig.meaning if sig else None,
+        "signature_valid": sig is not None
+        and accounts.signature_valid(sig, content=dlt_signed_content(row)),
+    }  # fmt: skip
 
 
 def decision_view(ctx: Ctx, e: Escalation, row: EscalationDecision) -> dict[str, Any]:
@@ -450,7 +697,7 @@ def view(ctx: Ctx, e: Escalation) -> dict[str, Any]:
         "levels": [
             {"level": lv.level, "arm_code": lv.arm_code, "label": lv.label,
              "enrolled": lv.enrolled, "treated": lv.treated, "evaluable": lv.evaluable,
-             "dlts": lv.dlts, "open": lv.open,
+             "dlts": lv.dlts, "dlt_pending": len(lv.pending), "open": lv.open,
              "subjects": [dataclasses.asdict(s) for s in lv.subjects],
              "pauses": [_pause_view(p) for p in lv.pauses]}
             for lv in e.levels
@@ -466,6 +713,8 @@ def view(ctx: Ctx, e: Escalation) -> dict[str, Any]:
         "design_source": section.source if section else None,
         "gate_enrolment": bool(section and section.gates_enrolment()),
         "gate_source": gate.source if gate else None,
+        "dlt_window_days": section.dlt_window_days.value if section else None,
+        "dlt_window_source": section.dlt_window_days.source if section else None,
         "open_levels": list(e.open_arm_codes), "closed": e.state.closed,
         "decided_mtd_level": e.state.mtd_level,
         "decided_mtd_level_code": e.code(e.state.mtd_level),

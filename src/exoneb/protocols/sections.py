@@ -72,6 +72,7 @@ _NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _Percent = Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)]
 _SpO2 = Annotated[float, Field(ge=50, le=100, allow_inf_nan=False)]
 _Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+_WindowDays = Annotated[int, Field(ge=1, le=365)]
 _Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 _PositiveMinutes = Annotated[int, Field(gt=0, le=24 * 60)]
 _Grade = Annotated[int, Field(ge=1, le=5)]
@@ -443,6 +444,14 @@ class EscalationSection(_Section):
     design: Literal["3+3"]
     levels: tuple[str, ...] = Field(min_length=1)
     source: _Source
+    # Required: the reference gives no default, only per-trial windows (clinical.md §1.2:
+    # "IPF EV 3+3: … DLT window to day 28"; §4.5: NCT07515066 follows up to day 28). The
+    # window decides who counts as evaluable, so a protocol must state its own.
+    dlt_window_days: Cited[_WindowDays] = Field(
+        description="Days after a subject's first dose during which a toxicity counts as "
+        "dose-limiting; a subject is evaluable for the 3+3 table once the window is over "
+        "without a confirmed DLT, or at a confirmed DLT.",
+    )
     gate_enrolment: Cited[bool] | None = Field(
         default=None,
         description="Enrol only at the levels the signed escalation decisions opened "
@@ -452,6 +461,10 @@ class EscalationSection(_Section):
     def gates_enrolment(self) -> bool:
         """Does enrolment at a dose level wait for the escalation decisions to open it?"""
         return self.gate_enrolment is not None and self.gate_enrolment.value
+
+    def dlt_window(self) -> timedelta:
+        """The DLT observation window after a subject's first dose."""
+        return timedelta(days=self.dlt_window_days.value)
 
     def level_numbers(self) -> Mapping[str, int]:
         """Arm code → 3+3 level number (1 = lowest)."""

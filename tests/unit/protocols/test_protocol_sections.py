@@ -348,6 +348,20 @@ def test_escalation_levels_must_be_arm_codes() -> None:
     assert "escalation.levels" in _refusal(data)
 
 
+def test_the_dlt_window_is_required_with_its_source_and_a_positive_number_of_days() -> None:
+    data = _demo()
+    window = data["escalation"]["dlt_window_days"]
+    assert window["value"] == 28  # clinical.md §1.2: IPF EV 3+3, DLT window to day 28
+    assert "clinical.md §1.2" in window["source"]
+    del data["escalation"]["dlt_window_days"]
+    assert "escalation.dlt_window_days" in _refusal(data)
+    for bad in (0, -3, 400, 2.5):
+        data["escalation"]["dlt_window_days"] = {"value": bad, "source": "x"}
+        assert "escalation.dlt_window_days" in _refusal(data), bad
+    data["escalation"]["dlt_window_days"] = {"value": 21}
+    assert "escalation.dlt_window_days.source" in _refusal(data)
+
+
 # --- eligibility goes through the assessment loader ----------------------------------------
 
 
