@@ -635,10 +635,22 @@ def review_dlt(*, ctx: Ctx, settings: Settings, protocol_id: str, data: DltRevie
     return row
 
 
+def _signature(
+    ctx: Ctx, record_type: str, record_id: int, content: dict[str, Any]
+) -> dict[str, Any]:
+    """Who signed the record, when, with what meaning, and whether it still matches ``content``."""
+    sig = next(iter(accounts.signatures_for(ctx=ctx, record_type=record_type,
+                                            record_id=record_id)), None)  # fmt: skip
+    return {
+        "signed_by": sig.signer_name if sig else None,
+        "signed_at": as_utc(sig.signed_at) if sig else None,
+        "signature_meaning": sig.meaning if sig else None,
+        "signature_valid": sig is not None and accounts.signature_valid(sig, content=content),
+    }
+
+
 def dlt_review_view(ctx: Ctx, row: DltReview) -> dict[str, Any]:
     """One DLT review as plain data, with its signature and whether it still matches."""
-    sig = next(iter(accounts.signatures_for(ctx=ctx, record_type=DLT_RECORD_TYPE,
-                                            record_id=row.id)), None)  # fmt: skip
     return {
         "id": row.id, "hold_id": row.course_hold_id, "sequence": row.sequence,
         "patient_id": row.patient_id, "arm_code": row.arm_code,
@@ -646,18 +658,12 @@ def dlt_review_view(ctx: Ctx, row: DltReview) -> dict[str, Any]:
         "verdict": row.verdict, "verdict_label": VERDICT_LABELS[DltVerdict(row.verdict)],
         "reason": row.reason, "reviewed_at": as_utc(row.reviewed_at),
         "reviewed_by": row.reviewed_by,
-        "signed_by": sig.signer_name if sig else None,
-        "signed_at": as_utc(sig.signed_at) if sig else None,
-        "signature_meaning": sig.meaning if sig else None,
-        "signature_valid": sig is not None
-        and accounts.signature_valid(sig, content=dlt_signed_content(row)),
+        **_signature(ctx, DLT_RECORD_TYPE, row.id, dlt_signed_content(row)),
     }  # fmt: skip
 
 
 def decision_view(ctx: Ctx, e: Escalation, row: EscalationDecision) -> dict[str, Any]:
     """One decision as plain data, with its signature and whether it still matches."""
-    sig = next(iter(accounts.signatures_for(ctx=ctx, record_type=RECORD_TYPE, record_id=row.id)),
-               None)  # fmt: skip
     label = DECISION_LABELS[Decision(row.decision)]
     if row.mtd_level is not None:
         label += f": {e.code(row.mtd_level) or row.mtd_level}"
@@ -670,11 +676,7 @@ def decision_view(ctx: Ctx, e: Escalation, row: EscalationDecision) -> dict[str,
         "follows_recommendation": row.follows_recommendation,
         "open_levels_after": list(row.open_levels_after), "decided_at": as_utc(row.decided_at),
         "decided_by": row.decided_by,
-        "signed_by": sig.signer_name if sig else None,
-        "signed_at": as_utc(sig.signed_at) if sig else None,
-        "signature_meaning": sig.meaning if sig else None,
-        "signature_valid": sig is not None
-        and accounts.signature_valid(sig, content=signed_content(row)),
+        **_signature(ctx, RECORD_TYPE, row.id, signed_content(row)),
     }  # fmt: skip
 
 
