@@ -424,3 +424,54 @@ def test_two_physicians_signing_at_the_same_instant_store_one_decision(
         sigs = db.scalars(select(Signature).where(Signature.record_type == "escalation_decision"))
         assert [s.record_id for s in sigs] == [row.id]
         assert verify_chain(db).ok
+
+
+def _plan(world: World, patient_id: int, enrolment_id: int) -> int:
+    from exoneb.sessions import service as sessions
+    from exoneb.sessions.schemas import SessionPlan
+
+    with world.action(Role.NURSE) as ctx:
+        plan = SessionPlan(enrolment_id=enrolment_id,
+                           planned_for=world.clock.now() + timedelta(days=1))  # fmt: skip
+        return sessions.plan_session(ctx=ctx, patient_id=patient_id, data=plan).id
+
+
+def test_a_paused_cohort_refuses_planning_until_the_pause_is_lifted(world: World) -> None:
+    from exoneb.monitoring import service as monitoring
+    from exoneb.monitoring.schemas import HoldLiftIn
+
+    from .factories import ready_patient
+
+    waiting = ready_patient(world, "P-2")  # enrolled at DL1 before the pause
+    session_id, _ = monitored_session(world, "P-1")
+    ae(
+        world,
+        session_id,
+        term="dyspnea",
+        grade=3,
+        causality="probable",
+        seriousness=["hospitalization"],
+    )  # related SAE: the cohort pauses (clinical.md §4.5)
+    (pause,) = table(world).levels[0].active_pauses
+    with pytest.raises(RuleViolation, match=r"Dosing \(planning a session\) in demo-exo-01 DL1 "
+                       r"is paused since .*Nurse One"):  # fmt: skip
+        _plan(world, *waiting)
+    with world.action(Role.PHYSICIAN) as ctx:
+        lift = HoldLiftIn(version=pause.version, reason="DMC review done")
+        monitoring.lift_hold(ctx=ctx, hold_id=pause.id, data=lift)
+    assert _plan(world, *waiting) > 0
+
+
+def test_a_stopped_escalation_refuses_planning_at_its_levels_not_in_other_arms(
+    world: World,
+) -> None:
+    from .factories import ready_patient
+
+    dl1 = ready_patient(world, "S-1")
+    placebo = ready_patient(world, "S-2", arm_code="PBO")
+    assert _plan(world, *dl1) > 0  # before the decision
+    decide(world, level="DL1", decision="stop", reason="DMC: 2/3 DLT at DL1")
+    with pytest.raises(RuleViolation, match=r"No further session can be planned at DL1: the dose "
+                       r"escalation of demo-exo-01 was stopped by Physician One"):  # fmt: skip
+        _plan(world, *dl1)
+    assert _plan(world, *placebo) > 0  # the placebo arm is not a dose level

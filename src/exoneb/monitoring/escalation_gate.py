@@ -6,7 +6,10 @@ reads only the decisions and holds tables and applies the pure rules of
 :func:`enrolment_guard` with the enrolment service
 (:func:`exoneb.patients.service.register_enrolment_guard`) at import, so that
 lower layer refuses an enrolment at a closed level or in a paused cohort
-without importing this step.
+without importing this step; and :func:`planning_guard` with the session
+service (:func:`exoneb.sessions.service.register_plan_guard`), which refuses
+planning another session for a subject of a paused cohort or of a dose
+escalation stopped by a signed decision.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from exoneb.monitoring.escalation_decisions import (
 from exoneb.monitoring.escalation_models import EscalationDecision
 from exoneb.monitoring.models import CourseHold
 from exoneb.patients import service as patients
+from exoneb.patients.models import Enrolment
 from exoneb.protocols.schema import ProtocolFile
+from exoneb.sessions import service as sessions
 
 __all__ = [
     "cohort_pause_message",
     "decisions_of",
     "enrolment_guard",
     "gate_message",
+    "planning_guard",
     "state_of",
     "step_of",
 ]
@@ -90,14 +96,8 @@ def gate_message(db: DbSession, protocol: ProtocolFile, arm_code: str) -> str | 
     )
 
 
-def cohort_pause_message(db: DbSession, protocol_id: str, arm_code: str) -> str | None:
-    """Why enrolment in a paused cohort is refused now, or ``None`` when it is not paused.
-
-    clinical.md §4.5: a related SAE "pauses enrolment pending DMC review". A pause
-    (from a stopping rule or placed by hand) holds enrolment in its arm whatever
-    ``escalation.gate_enrolment`` says, until a physician or coordinator lifts it.
-    """
-    pause = db.scalars(
+def _active_pause(db: DbSession, protocol_id: str, arm_code: str) -> CourseHold | None:
+    return db.scalars(
         select(CourseHold)
         .where(
             CourseHold.scope == "cohort",
@@ -108,12 +108,47 @@ def cohort_pause_message(db: DbSession, protocol_id: str, arm_code: str) -> str 
         .order_by(CourseHold.created_at)
         .limit(1)
     ).first()
+
+
+def cohort_pause_message(
+    db: DbSession, protocol_id: str, arm_code: str, what: str = "Enrolment in"
+) -> str | None:
+    """Why enrolment (or ``what``) in a paused cohort is refused now, or ``None``.
+
+    clinical.md §4.5: a related SAE "pauses enrolment pending DMC review". A pause
+    (from a stopping rule or placed by hand) holds enrolment in its arm whatever
+    ``escalation.gate_enrolment`` says, until a physician or coordinator lifts it.
+    """
+    pause = _active_pause(db, protocol_id, arm_code)
     if pause is None:
         return None
     return (
-        f"Enrolment in {protocol_id} {arm_code} is paused since "
+        f"{what} {protocol_id} {arm_code} is paused since "
         f"{pause.created_at:%Y-%m-%d %H:%M} UTC ({pause.created_by}): {pause.reason} "
         "It resumes when a physician or coordinator lifts the pause after review."
+    )
+
+
+def stop_message(db: DbSession, protocol_id: str, arm_code: str) -> str | None:
+    """Why no further session may be planned at ``arm_code``: the escalation was stopped.
+
+    A stop decision means even the lowest level exceeds the MTD (clinical.md §4.5:
+    "≥ 2/3 or ≥ 2/6: dose exceeds the MTD"), so no dose level of the escalation may
+    be given again. Read from the signed decision alone (its cohort snapshot lists
+    the escalation's levels), so arms outside the escalation are not affected.
+    """
+    stop = db.scalars(
+        select(EscalationDecision)
+        .where(EscalationDecision.protocol_id == protocol_id, EscalationDecision.decision == "stop")
+        .order_by(EscalationDecision.sequence)
+        .limit(1)
+    ).first()
+    if stop is None or arm_code not in {c.get("arm_code") for c in stop.cohort}:
+        return None
+    return (
+        f"No further session can be planned at {arm_code}: the dose escalation of "
+        f"{protocol_id} was stopped by {stop.decided_by} on {stop.decided_at:%Y-%m-%d %H:%M} UTC"
+        f"{f' ({stop.reason})' if stop.reason else ''}."
     )
 
 
@@ -124,4 +159,18 @@ def enrolment_guard(ctx: Ctx, protocol: ProtocolFile, arm_code: str) -> str | No
     )
 
 
+def planning_guard(ctx: Ctx, enrolment: Enrolment) -> str | None:
+    """Why no session may be planned on ``enrolment`` now: a stopped escalation, a paused cohort.
+
+    A cohort pause already holds dosing (``verified → inhaling``, the monitoring
+    fact provider); refusing the plan says so before anyone assesses or prepares.
+    """
+    return stop_message(ctx.db, enrolment.protocol_id, enrolment.arm_code) or (
+        cohort_pause_message(
+            ctx.db, enrolment.protocol_id, enrolment.arm_code, "Dosing (planning a session) in"
+        )
+    )
+
+
 patients.register_enrolment_guard(enrolment_guard)
+sessions.register_plan_guard(planning_guard)

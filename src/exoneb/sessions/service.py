@@ -6,7 +6,9 @@ the history row and the audit row in one transaction.
 
 Step packages register a fact provider here (see :func:`register_fact_provider`)
 to contribute what their own tables know — a signed assessment, the eligibility
-decision, a second-person check — without this module importing them.
+decision, a second-person check — without this module importing them, and may
+register a plan guard (:func:`register_plan_guard`) that refuses planning a
+session (e.g. step 4: a paused cohort, a stopped dose escalation).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from exoneb.core.clock import as_utc
 from exoneb.core.context import Ctx
 from exoneb.core.errors import NotFound, RuleViolation, StaleEdit
 from exoneb.patients import service as patients
-from exoneb.patients.models import Patient, PrescribedCare
+from exoneb.patients.models import Enrolment, Patient, PrescribedCare
 from exoneb.sessions import rules
 from exoneb.sessions.models import SessionTransition, TherapySession
 from exoneb.sessions.rules import SessionFacts, State
@@ -48,6 +50,17 @@ def register_fact_provider(provider: FactProvider) -> None:
     """Let a step package contribute facts for the guards (call once at import)."""
     if provider not in _FACT_PROVIDERS:
         _FACT_PROVIDERS.append(provider)
+
+
+PlanGuard = Callable[[Ctx, Enrolment], str | None]
+"""``(ctx, enrolment)`` → why no session may be planned on it now, or ``None``."""
+_PLAN_GUARDS: list[PlanGuard] = []
+
+
+def register_plan_guard(guard: PlanGuard) -> None:
+    """Let a step package refuse planning a session (call once at import)."""
+    if guard not in _PLAN_GUARDS:
+        _PLAN_GUARDS.append(guard)
 
 
 def _snapshot(session: TherapySession) -> dict[str, object]:
@@ -89,6 +102,7 @@ def plan_session(*, ctx: Ctx, patient_id: int, data: SessionPlan) -> TherapySess
         consent_current=patients.current_consent(ctx=ctx, patient_id=patient.id) is not None,
         authorisation_active=patients.authorisation_active(enrolment, today=ctx.clock.now().date()),
     )
+    problems += [msg for guard in _PLAN_GUARDS if (msg := guard(ctx, enrolment))]
     if problems:
         raise RuleViolation(" ".join(problems))
     now = ctx.clock.now()
