@@ -26,6 +26,7 @@ from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import SignIn as InhalationSignIn
 from exoneb.monitoring import follow_up_service as fu
+from exoneb.monitoring import hl7_service
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.models import Hl7Message
 from exoneb.monitoring.schemas import (
@@ -74,14 +75,14 @@ def test_hl7_messages_carry_the_gateway_site_and_another_site_neither_sees_nor_r
     world: World,
 ) -> None:
     with world.action(Role.NURSE) as ctx:
-        unknown = monitoring.receive_hl7(
+        unknown = hl7_service.receive_hl7(
             ctx=ctx, settings=world.settings, peer="bed 1",
             raw=hl7_message("NOPE-9", world.clock.now(), control_id="MSG-S1"),
         )  # fmt: skip
-        stray = monitoring.keep_unframed(ctx=ctx, data=b"junk", reason="outside a frame")
+        stray = hl7_service.keep_unframed(ctx=ctx, data=b"junk", reason="outside a frame")
     other = _other_site_user(world)
     with world.action(actor=accounts.actor_for(other)) as ctx:
-        theirs = monitoring.receive_hl7(
+        theirs = hl7_service.receive_hl7(
             ctx=ctx, settings=world.settings, peer="bed 9",
             raw=hl7_message("NOPE-9", world.clock.now(), control_id="MSG-S2"),
         )  # fmt: skip
@@ -91,14 +92,14 @@ def test_hl7_messages_carry_the_gateway_site_and_another_site_neither_sees_nor_r
     assert sites[theirs.message_id] == other.site_id != world.site_id
 
     with world.action(Role.NURSE) as ctx:
-        mine = {m.id for m in monitoring.hl7_inbox(ctx=ctx, pending_only=False)}
+        mine = {m.id for m in hl7_service.hl7_inbox(ctx=ctx, pending_only=False)}
     assert mine == {unknown.message_id, stray}
     with world.action(actor=accounts.actor_for(other)) as ctx:
-        assert [m.id for m in monitoring.hl7_inbox(ctx=ctx)] == [theirs.message_id]
+        assert [m.id for m in hl7_service.hl7_inbox(ctx=ctx)] == [theirs.message_id]
     with pytest.raises(NotFound), world.action(actor=accounts.actor_for(other)) as ctx:
-        monitoring.review_hl7(ctx=ctx, message_id=unknown.message_id, note="not ours")
+        hl7_service.review_hl7(ctx=ctx, message_id=unknown.message_id, note="not ours")
     with world.action(Role.NURSE) as ctx:
-        done = monitoring.review_hl7(ctx=ctx, message_id=unknown.message_id, note="wrong bed")
+        done = hl7_service.review_hl7(ctx=ctx, message_id=unknown.message_id, note="wrong bed")
         assert done.review_status == "reviewed"
 
 
@@ -106,7 +107,7 @@ def test_hl7_patient_of_another_site_is_unknown_to_this_gateway(world: World) ->
     monitored_session(world, mrn="MRN-S1")
     other = _other_site_user(world)
     with world.action(actor=accounts.actor_for(other)) as ctx:
-        result = monitoring.receive_hl7(
+        result = hl7_service.receive_hl7(
             ctx=ctx, settings=world.settings, raw=hl7_message("MRN-S1", world.clock.now())
         )
     assert (result.ack_code, result.match_status) == ("AE", "unknown_patient")
@@ -114,7 +115,7 @@ def test_hl7_patient_of_another_site_is_unknown_to_this_gateway(world: World) ->
 
 def test_hl7_inbox_page_of_another_site_is_empty_and_its_review_is_404(world: World) -> None:
     with world.action(Role.NURSE) as ctx:
-        kept = monitoring.receive_hl7(
+        kept = hl7_service.receive_hl7(
             ctx=ctx, settings=world.settings, raw=b"this is not HL7", peer="bed 4"
         )
     other = _other_site_user(world)

@@ -19,6 +19,7 @@ from exoneb.accounts.permissions import Role
 from exoneb.core.audit import AuditEvent, verify_chain
 from exoneb.core.db import make_engine, make_session_factory
 from exoneb.core.errors import InvalidInput, PermissionDenied, RuleViolation
+from exoneb.monitoring import hl7_service
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.models import AlertRecord, Hl7Message, ObservationRecord
 from exoneb.monitoring.schemas import (
@@ -440,9 +441,9 @@ def test_an_open_alert_blocks_discharge(world: World) -> None:
 # --- the HL7 inbox ------------------------------------------------------------------------
 
 
-def receive(world: World, raw: bytes) -> monitoring.Hl7Result:
+def receive(world: World, raw: bytes) -> hl7_service.Hl7Result:
     with world.action(Role.NURSE) as ctx:
-        return monitoring.receive_hl7(ctx=ctx, settings=world.settings, raw=raw, peer="test")
+        return hl7_service.receive_hl7(ctx=ctx, settings=world.settings, raw=raw, peer="test")
 
 
 def test_hl7_messages_are_matched_kept_and_acknowledged(world: World) -> None:
@@ -464,9 +465,12 @@ def test_hl7_messages_are_matched_kept_and_acknowledged(world: World) -> None:
         obs = db.scalars(select(ObservationRecord)).all()
         assert [(o.source, o.spo2_pct, o.heart_rate_per_min) for o in obs] == [("hl7", 96, 82)]
     with world.action(Role.NURSE) as ctx:
-        assert [m.id for m in monitoring.hl7_inbox(ctx=ctx)] == [bad.message_id, unknown.message_id]
-        done = monitoring.review_hl7(
+        assert [m.id for m in hl7_service.hl7_inbox(ctx=ctx)] == [
+            bad.message_id,
+            unknown.message_id,
+        ]
+        done = hl7_service.review_hl7(
             ctx=ctx, message_id=unknown.message_id, note="monitor attached to the wrong bed"
         )
         assert (done.review_status, done.reviewed_by) == ("reviewed", "Nurse One")
-        assert [m.id for m in monitoring.hl7_inbox(ctx=ctx)] == [bad.message_id]
+        assert [m.id for m in hl7_service.hl7_inbox(ctx=ctx)] == [bad.message_id]

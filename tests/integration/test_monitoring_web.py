@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from exoneb.accounts.permissions import Role
-from exoneb.monitoring import service
+from exoneb.monitoring import hl7_service
 
 from .conftest import PASSWORD, World
 from .monitoring_world import hl7_message, monitored_session
@@ -124,8 +124,8 @@ def test_hl7_inbox_page_lists_kept_messages_and_reviews_them(world: World) -> No
     monitored_session(world)
     with world.action(Role.NURSE) as ctx:
         settings = world.settings
-        service.receive_hl7(ctx=ctx, settings=settings, raw=b"this is not HL7", peer="bed 4")
-        unknown = service.receive_hl7(
+        hl7_service.receive_hl7(ctx=ctx, settings=settings, raw=b"this is not HL7", peer="bed 4")
+        unknown = hl7_service.receive_hl7(
             ctx=ctx,
             settings=settings,
             raw=hl7_message("NOPE-9", world.clock.now(), control_id="MSG2"),

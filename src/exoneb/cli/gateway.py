@@ -20,15 +20,15 @@ def make_handlers(
 ) -> tuple[Handler, Keeper]:
     """The gateway's handler and keeper: one transaction per message, as ``actor``."""
     from exoneb.core import transaction
-    from exoneb.monitoring import service
+    from exoneb.monitoring import hl7_service
 
     def handle(raw: bytes, peer: str) -> bytes:
         with transaction.action(factory, actor=actor, clock=clock, ip=peer) as ctx:
-            return service.receive_hl7(ctx=ctx, settings=settings, raw=raw, peer=peer).ack
+            return hl7_service.receive_hl7(ctx=ctx, settings=settings, raw=raw, peer=peer).ack
 
     def keep(data: bytes, reason: str, peer: str) -> None:
         with transaction.action(factory, actor=actor, clock=clock, ip=peer) as ctx:
-            service.keep_unframed(ctx=ctx, data=data, reason=reason, peer=peer)
+            hl7_service.keep_unframed(ctx=ctx, data=data, reason=reason, peer=peer)
 
     return handle, keep
 

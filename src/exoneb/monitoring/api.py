@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from exoneb.monitoring import follow_up_service, service
+from exoneb.monitoring import follow_up_service, hl7_service, service
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
     AdverseEventOut,
@@ -198,16 +198,16 @@ def discharge(session_id: int, data: DischargeIn, auth: AuthDep) -> DischargeOut
 def inbox(auth: AuthDep, pending_only: bool = Query(default=True)) -> list[Hl7MessageOut]:
     """HL7 messages received by the gateway (by default those waiting for review)."""
     with auth.action() as ctx:
-        rows = service.hl7_inbox(ctx=ctx, pending_only=pending_only)
-        return [Hl7MessageOut.model_validate(service.hl7_view(r)) for r in rows]
+        rows = hl7_service.hl7_inbox(ctx=ctx, pending_only=pending_only)
+        return [Hl7MessageOut.model_validate(hl7_service.hl7_view(r)) for r in rows]
 
 
 @router.post("/hl7/inbox/{message_id}/review", response_model=Hl7MessageOut)
 def review(message_id: int, data: Hl7ReviewIn, auth: AuthDep) -> Hl7MessageOut:
     """Mark a kept message as reviewed, saying what was done (e.g. readings entered by hand)."""
     with auth.action() as ctx:
-        row = service.review_hl7(ctx=ctx, message_id=message_id, note=data.note)
-        return Hl7MessageOut.model_validate(service.hl7_view(row))
+        row = hl7_service.review_hl7(ctx=ctx, message_id=message_id, note=data.note)
+        return Hl7MessageOut.model_validate(hl7_service.hl7_view(row))
 
 
 @router.post(f"{S}/rescue-medications", response_model=RescueMedicationOut, status_code=201)

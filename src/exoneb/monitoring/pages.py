@@ -27,7 +27,7 @@ from starlette.responses import Response, StreamingResponse
 
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
-from exoneb.monitoring import follow_up_service, push, service
+from exoneb.monitoring import follow_up_service, hl7_service, push, service
 from exoneb.monitoring.rescue import DRUG_LABELS, RescueRoute
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
@@ -348,7 +348,10 @@ def _inbox(
     status_code: int = 200, failed_id: int | None = None,
 ) -> Response:  # fmt: skip
     with auth.action() as ctx:
-        rows = [service.hl7_view(r) for r in service.hl7_inbox(ctx=ctx, pending_only=not show_all)]
+        rows = [
+            hl7_service.hl7_view(r)
+            for r in hl7_service.hl7_inbox(ctx=ctx, pending_only=not show_all)
+        ]
     context = {
         "messages": rows,
         "show_all": show_all,
@@ -371,7 +374,9 @@ def hl7_review(request: Request, message_id: int, auth: AuthDep, form: FormDep) 
     """Mark a kept message as reviewed, saying what was done (your name is recorded)."""
     return act_in_action(
         auth.action,
-        lambda ctx: service.review_hl7(ctx=ctx, message_id=message_id, note=form.get("note", "")),
+        lambda ctx: hl7_service.review_hl7(
+            ctx=ctx, message_id=message_id, note=form.get("note", "")
+        ),
         done_url=HL7_INBOX_URL,
         again=lambda errors, code: _inbox(request, auth, False, errors, code, message_id),
     )  # fmt: skip
