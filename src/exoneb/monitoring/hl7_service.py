@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from exoneb.accounts.permissions import Action
 from exoneb.accounts.service import authorize
-from exoneb.core import audit
+from exoneb.core import audit, bulk
 from exoneb.core.clock import as_utc
 from exoneb.core.config import Settings
 from exoneb.core.context import Ctx
@@ -125,7 +126,8 @@ def receive_hl7(*, ctx: Ctx, settings: Settings, raw: bytes, peer: str | None = 
     )  # fmt: skip
     extra: list[rules.Hl7Problem] = []
     code: rules.AckCode | None = None
-    stored: list[ObservationRecord] = []
+    fresh: list[rules.Observation] = []  # the readings stored, as the alert rules see them
+    ids: list[int] = []
     session: TherapySession | None = None
     if isinstance(parsed, rules.Hl7Rejection):
         row.parse_status, row.review_status = "rejected", "pending"
@@ -156,17 +158,9 @@ def receive_hl7(*, ctx: Ctx, settings: Settings, raw: bytes, peer: str | None = 
         except ValueError as exc:
             readings = ()
             extra.append(_hl7_problem(ErrorCode.DATA_TYPE, f"Reading refused: {exc}", "OBX"))
-        for o in readings:
-            stored.append(ObservationRecord(
-                session_id=session.id, patient_id=session.patient_id, observed_at=as_utc(o.at),
-                source="hl7", device_id=_equipment(parsed), hl7_message_id=row.id,
-                **{m: getattr(o, m) for m in service._MEASURES},
-                **{f: getattr(o, f) for f in service._FLAGS},
-                saba_given=False, recorded_at=now, recorded_by_id=ctx.actor.user_id,
-                recorded_by=service._who(ctx),
-            ))  # fmt: skip
-        ctx.db.add_all(stored)
-        row.observations_stored = len(stored)
+        fresh = [_pure(o) for o in readings]
+        ids = _store_readings(ctx, session, row.id, _equipment(parsed), fresh, now)
+        row.observations_stored = len(ids)
         if parsed.ack_code is not rules.AckCode.AA or extra:
             row.review_status = "pending"
     ack_id = f"EXONEB{row.id:010d}"
@@ -179,12 +173,44 @@ def receive_hl7(*, ctx: Ctx, settings: Settings, raw: bytes, peer: str | None = 
         ctx=ctx, action="hl7.receive", entity_type="monitoring_hl7_message", entity_id=row.id,
         patient_id=row.patient_id,
         after={"control_id": row.control_id, "parse": row.parse_status, "match": row.match_status,
-               "ack": row.ack_code, "observations": len(stored), "session_id": row.session_id},
+               "ack": row.ack_code, "observations": len(ids), "session_id": row.session_id},
     )  # fmt: skip
-    if session is not None and stored:
-        first = min(r.observed_at for r in stored)
-        service.evaluate_alerts(ctx=ctx, settings=settings, session=session, new_from=first)
-    return Hl7Result(row.id, ack, row.ack_code, row.match_status, len(stored))
+    if session is not None and ids:
+        service.evaluate_alerts(
+            ctx=ctx, settings=settings, session=session, new_from=min(o.at for o in fresh),
+            fresh=(fresh, min(ids), max(ids)),
+        )  # fmt: skip
+    return Hl7Result(row.id, ack, row.ack_code, row.match_status, len(ids))
+
+
+def _pure(reading: rules.Observation) -> rules.Observation:
+    """A reading as the alert rules read it back from the table: UTC time, device source."""
+    at = as_utc(reading.at)
+    if at is reading.at and reading.source is rules.ObservationSource.DEVICE:
+        return reading
+    return dataclasses.replace(reading, at=at, source=rules.ObservationSource.DEVICE)
+
+
+def _store_readings(
+    ctx: Ctx,
+    session: TherapySession,
+    message_id: int,
+    device_id: str | None,
+    readings: Sequence[rules.Observation],
+    now: datetime,
+) -> list[int]:
+    """Store a message's readings in one set-based insert; their ids, in order.
+
+    The same columns and values the device batch stores (``service._BATCH_COLUMNS``,
+    :func:`exoneb.core.bulk.insert_rows`) with source ``hl7`` and the inbox row's
+    id: one statement per message instead of an ORM object per reading.
+    """
+    head = (session.id, session.patient_id)
+    tail = (False, None, now, ctx.actor.user_id, service._who(ctx))
+    rows = [
+        (*head, o.at, "hl7", device_id, message_id, *service._READINGS(o), *tail) for o in readings
+    ]
+    return bulk.insert_rows(ctx.db, ObservationRecord, service._BATCH_COLUMNS, rows)
 
 
 def _equipment(message: rules.OruR01) -> str | None:
