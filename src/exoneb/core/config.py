@@ -61,6 +61,23 @@ class Settings(BaseSettings):
         description="Log every request line; off by default because URLs can carry "
         "patient names (searches).",
     )
+    hl7_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Run the MLLP listener for bedside monitors (HL7 v2 ORU^R01) inside "
+        "`exoneb serve` on this port; unset: none (run `exoneb monitor-gateway` instead).",
+    )
+    hl7_host: str = Field(
+        default="127.0.0.1",
+        description="Address the in-server MLLP listener binds to (loopback unless the "
+        "monitors' network is trusted: MLLP has no authentication or encryption).",
+    )
+    hl7_user: str | None = Field(
+        default=None,
+        description="Username the in-server gateway acts as (a nurse or physician account of "
+        "the site; every message is audited under it). Required with EXONEB_HL7_PORT.",
+    )
     trusted_origins: list[str] = Field(
         default_factory=list,
         description="Extra origins allowed to send state-changing requests (besides the host).",
@@ -83,6 +100,15 @@ class Settings(BaseSettings):
         if value is not None and not value.is_dir():
             raise ValueError(f"EXONEB_INFORMATION_DIR {value} is not a folder")
         return value
+
+    @model_validator(mode="after")
+    def _hl7_listener_needs_an_account(self) -> Settings:
+        """Every received message is audited under a named account: no listener without one."""
+        if self.hl7_port is not None and not (self.hl7_user or "").strip():
+            raise ValueError(
+                "EXONEB_HL7_PORT needs EXONEB_HL7_USER (the account the gateway acts as)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -29,15 +29,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
-from exoneb.accounts.permissions import Action
+from exoneb.accounts import service as accounts
+from exoneb.accounts.permissions import Action, is_allowed
 from exoneb.accounts.service import authorize
-from exoneb.core import audit, bulk
-from exoneb.core.clock import as_utc
+from exoneb.core import audit, bulk, transaction
+from exoneb.core.clock import Clock, as_utc
 from exoneb.core.config import Settings
-from exoneb.core.context import Ctx
+from exoneb.core.context import Actor, Ctx
 from exoneb.core.errors import InvalidInput, NotFound, RuleViolation
 from exoneb.monitoring import rules, service
+from exoneb.monitoring.gateway import Handler, Keeper
 from exoneb.monitoring.hl7 import ErrorCode
 from exoneb.monitoring.models import Hl7Message, ObservationRecord
 from exoneb.patients import service as patients
@@ -298,3 +302,44 @@ def review_hl7(*, ctx: Ctx, message_id: int, note: str) -> Hl7Message:
                  entity_id=row.id, patient_id=row.patient_id, before={"review_status": "pending"},
                  after={"review_status": "reviewed"}, reason=row.review_note)  # fmt: skip
     return row
+
+
+# --- the gateway's account and its per-message transactions ------------------------------
+
+
+def gateway_actor(*, ctx: Ctx, username: str) -> Actor:
+    """The account a gateway acts as (``monitor-gateway --user``, ``EXONEB_HL7_USER``).
+
+    An active staff account of a site that may ingest observations: every
+    message it receives is audited under that name, and its site decides which
+    patients the messages can reach. Checked once, when the gateway starts.
+    """
+    account = accounts.get_user_by_username(ctx=ctx, username=username)
+    if account is None or not account.active:
+        raise InvalidInput(f"no active user {username!r}", field="user")
+    if not is_allowed(account.role, Action.OBSERVATION_INGEST):
+        raise InvalidInput(
+            f"{username!r} ({account.role}) may not ingest observations", field="user"
+        )
+    if account.site_id is None:
+        raise InvalidInput(f"{username!r} belongs to no site", field="user")
+    return accounts.actor_for(account)
+
+
+def gateway_handlers(
+    factory: sessionmaker[DbSession], settings: Settings, actor: Actor, clock: Clock
+) -> tuple[Handler, Keeper]:
+    """The gateway's handler and keeper: one transaction per message (or stray bytes), as ``actor``.
+
+    Both are synchronous: the listener runs them in a worker thread.
+    """
+
+    def handle(raw: bytes, peer: str) -> bytes:
+        with transaction.action(factory, actor=actor, clock=clock, ip=peer) as ctx:
+            return receive_hl7(ctx=ctx, settings=settings, raw=raw, peer=peer).ack
+
+    def keep(data: bytes, reason: str, peer: str) -> None:
+        with transaction.action(factory, actor=actor, clock=clock, ip=peer) as ctx:
+            keep_unframed(ctx=ctx, data=data, reason=reason, peer=peer)
+
+    return handle, keep

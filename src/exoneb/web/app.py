@@ -16,6 +16,7 @@ from exoneb.core.clock import Clock, SystemClock
 from exoneb.core.config import Settings, get_settings
 from exoneb.core.db import make_engine, make_session_factory
 from exoneb.web import errors, security
+from exoneb.web.gateway import hl7_listener
 from exoneb.web.state import AppState, app_state
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -69,9 +70,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()  # close pooled connections when the server stops
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with hl7_listener(app.state.exoneb) as gateway:  # EXONEB_HL7_PORT, if set
+                app.state.hl7_gateway = gateway
+                yield
+        finally:
+            engine.dispose()  # close pooled connections when the server stops
 
     app = FastAPI(
         lifespan=lifespan,
