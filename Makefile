@@ -39,6 +39,7 @@ format: install
 bench: install
 	$(PY) bench/bench_dosimetry.py
 	$(PY) bench/bench_monitoring.py
+	$(PY) bench/bench_monitoring_hl7.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
