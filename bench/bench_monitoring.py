@@ -47,6 +47,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -469,18 +471,21 @@ def _report(name: str, url_of: dict[str, str]) -> None:
 DATABASES = ("ingest100", "ingest500", "inproc", "push")
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--serve"]:
-        serve(sys.argv[2], int(sys.argv[3]))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        _report("SQLite", {d: f"sqlite:///{tmp}/{d}.db" for d in DATABASES})
+@contextmanager
+def throwaway_postgres(databases: tuple[str, ...]) -> Iterator[str | None]:
+    """A throwaway PostgreSQL cluster (scripts/postgres.sh) with ``databases``; its server URL.
+
+    ``None`` when PostgreSQL is skipped (``EXONEB_BENCH_SKIP_POSTGRES``) or not
+    installed. The cluster is stopped on exit, whatever happens.
+    """
     if os.environ.get("EXONEB_BENCH_SKIP_POSTGRES"):
+        yield None
         return
     try:
         subprocess.run(["initdb", "--version"], capture_output=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         print("PostgreSQL: initdb not found; skipped")
+        yield None
         return
     pgdir = tempfile.mkdtemp(prefix="exoneb-bench-pg.")
     script = str(ROOT / "scripts" / "postgres.sh")
@@ -490,12 +495,23 @@ def main() -> None:
         server = base.rsplit("/", 1)[0]
         admin = make_engine(server + "/postgres")
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for db in DATABASES:
+            for db in databases:
                 conn.execute(text(f"CREATE DATABASE {db}"))
         admin.dispose()
-        _report("PostgreSQL", {d: f"{server}/{d}" for d in DATABASES})
+        yield server
     finally:
         subprocess.run([script, "stop", pgdir], capture_output=True, check=False)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        serve(sys.argv[2], int(sys.argv[3]))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        _report("SQLite", {d: f"sqlite:///{tmp}/{d}.db" for d in DATABASES})
+    with throwaway_postgres(DATABASES) as server:
+        if server is not None:
+            _report("PostgreSQL", {d: f"{server}/{d}" for d in DATABASES})
 
 
 if __name__ == "__main__":

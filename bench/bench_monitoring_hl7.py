@@ -64,6 +64,7 @@ from bench_monitoring import (
     _q,
     _settings,
     _setup,
+    throwaway_postgres,
 )
 from exoneb.core import transaction
 from exoneb.core.clock import SystemClock
@@ -324,26 +325,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         _report("SQLite", f"sqlite:///{tmp}/hl7.db")
-    if os.environ.get("EXONEB_BENCH_SKIP_POSTGRES"):
-        return
-    try:
-        subprocess.run(["initdb", "--version"], capture_output=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        print("PostgreSQL: initdb not found; skipped")
-        return
-    pgdir = tempfile.mkdtemp(prefix="exoneb-bench-pg.")
-    script = str(ROOT / "scripts" / "postgres.sh")
-    try:
-        base = subprocess.run([script, "start", pgdir], capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
-        server = base.rsplit("/", 1)[0]
-        admin = make_engine(server + "/postgres")
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("CREATE DATABASE hl7"))
-        admin.dispose()
-        _report("PostgreSQL", f"{server}/hl7")
-    finally:
-        subprocess.run([script, "stop", pgdir], capture_output=True, check=False)
+    with throwaway_postgres(("hl7",)) as server:
+        if server is not None:
+            _report("PostgreSQL", f"{server}/hl7")
 
 
 if __name__ == "__main__":
