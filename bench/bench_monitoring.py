@@ -63,7 +63,10 @@ from exoneb.core.clock import FrozenClock
 from exoneb.core.config import Settings
 from exoneb.core.context import SYSTEM, Actor
 from exoneb.core.db import make_engine, make_session_factory
-from exoneb.monitoring import push
+from exoneb.monitoring import (
+    escalation_gate,  # noqa: F401  (the enrolment guard _setup needs)
+    push,
+)
 from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.schemas import ObservationBatchIn, ObservationIn
 from exoneb.patients import service as patients
