@@ -98,7 +98,7 @@ def _setup(url: str, sessions: int, t0: datetime = T0) -> Setup:
     factory = make_session_factory(engine)
     clock = FrozenClock(t0)
     with transaction.action(factory, actor=SYSTEM, clock=clock) as ctx:
-        site = accounts.create_site(ctx=ctx, code="B1", name="Bench")
+        site = accounts.create_site(ctx=ctx, code="B1", name="Bench", time_zone="UTC")
         user = accounts.create_user(
             ctx=ctx, settings=settings, username=USERNAME, full_name="Bench Nurse",
             role="physician", site_id=site.id, password=PASSWORD,

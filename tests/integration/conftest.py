@@ -131,7 +131,7 @@ def seed_world(url: str, clock: FrozenClock | None = None, **overrides: object) 
         settings=settings, factory=make_session_factory(engine), clock=clock or FrozenClock()
     )
     with world.action() as ctx:
-        site = accounts.create_site(ctx=ctx, code="S1", name="Site one")
+        site = accounts.create_site(ctx=ctx, code="S1", name="Site one", time_zone="UTC")
         world.site_id = site.id
         for role in Role:
             world.users[role] = accounts.create_user(

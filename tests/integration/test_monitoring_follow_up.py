@@ -9,8 +9,9 @@ within 30 min after SABA"). Baseline FEV1 1.30 L (monitoring_world).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from exoneb.accounts import service as accounts
 from exoneb.accounts.models import User
 from exoneb.accounts.permissions import Role
 from exoneb.core.audit import AuditEvent
-from exoneb.core.errors import InvalidInput, NotFound, RuleViolation, StaleEdit
+from exoneb.core.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleEdit
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import SignIn as InhalationSignIn
 from exoneb.monitoring import follow_up_service as fu
@@ -32,6 +33,8 @@ from exoneb.monitoring.models import Hl7Message
 from exoneb.monitoring.schemas import (
     DischargeIn,
     FollowUpAttemptRequest,
+    FollowUpGiveUpRequest,
+    FollowUpReviewRequest,
     ObservationIn,
     RescueMedicationIn,
 )
@@ -53,7 +56,7 @@ VITALS: dict[str, Any] = {
 
 def _other_site_user(world: World, role: str = "nurse") -> User:
     with world.action() as ctx:
-        site = accounts.create_site(ctx=ctx, code="S2", name="Site two")
+        site = accounts.create_site(ctx=ctx, code="S2", name="Site two", time_zone="UTC")
         return accounts.create_user(
             ctx=ctx, settings=world.settings, username=f"{role}2", full_name=f"{role} Two",
             role=role, site_id=site.id, password=PASSWORD,
@@ -352,7 +355,7 @@ def _discharged(world: World, **values: Any) -> tuple[int, datetime]:
         )
         item = next(i for i in checklist["items"] if i["item_id"] == "follow_up_scheduled")
         assert item["status"] == "pass"
-        assert "24 h after discharge" in item["detail"]
+        assert "day +1 at 10:00 site time" in item["detail"]
         monitoring.discharge(
             ctx=ctx, settings=world.settings, session_id=session_id,
             data=DischargeIn(walks_unaided=True, instructions_given=True, password=PASSWORD,
@@ -367,6 +370,19 @@ def _calls(world: World, role: Role = Role.NURSE) -> list[tuple[int, str, dateti
                 for r in fu.follow_up_calls(ctx=ctx, settings=world.settings)]  # fmt: skip
 
 
+def _call_ref(world: World, session_id: int) -> tuple[int, int]:
+    """The session's follow-up call: (id, version)."""
+    with world.action(Role.NURSE) as ctx:
+        call = monitoring.call_of(ctx=ctx, session_id=session_id)
+        assert call is not None
+        return call.id, call.version
+
+
+def _form(staff: Staff, url: str, **fields: str) -> Any:
+    """Post a page form as ``staff`` (with the CSRF token), without following the redirect."""
+    return staff.client.post(url, data={**fields, "csrf_token": staff.csrf}, follow_redirects=False)
+
+
 def _attempt(world: World, session_id: int, **values: Any) -> Any:
     with world.action(Role.NURSE) as ctx:
         call = monitoring.call_of(ctx=ctx, session_id=session_id)
@@ -379,9 +395,14 @@ def _attempt(world: World, session_id: int, **values: Any) -> Any:
         return c.status, c.due_at, a.outcome
 
 
+def _next_day_10(at: datetime) -> datetime:
+    """10:00 UTC on the day after ``at`` (a UTC site)."""
+    return datetime.combine(at.date() + timedelta(days=1), time(10), tzinfo=UTC)
+
+
 def test_discharge_after_a_first_session_schedules_the_next_day_call(world: World) -> None:
     session_id, discharged = _discharged(world)
-    due = discharged + timedelta(hours=24)  # clinical.md §4.4: next-day telephone follow-up
+    due = _next_day_10(discharged)  # clinical.md §4.4 next day; 10:00 site time (protocol)
     with world.action(Role.NURSE) as ctx:
         record = monitoring.discharge_record(ctx=ctx, session_id=session_id)
         call = monitoring.call_of(ctx=ctx, session_id=session_id)
@@ -389,13 +410,103 @@ def test_discharge_after_a_first_session_schedules_the_next_day_call(world: Worl
         assert call is not None
         assert record.follow_up_at == due
         assert (call.due_at, call.first_due_at, call.status, call.attempts) == (due, due, "open", 0)
-        assert call.parameters["follow_up_after_h"]["value"] == 24.0
-        assert "§4.4" in call.parameters["follow_up_after_h"]["source"]
+        assert call.parameters["follow_up_after_days"]["value"] == 1
+        assert "§4.4" in call.parameters["follow_up_after_days"]["source"]
+        assert call.parameters["follow_up_local_time"]["value"] == "10:00"
+        assert call.parameters["follow_up_max_attempts"]["value"] == 3
+        assert call.parameters["time_zone"] == "UTC"
     assert _calls(world) == [(session_id, "upcoming", due)]
-    world.clock.advance(timedelta(hours=12))  # the call's window opens 12 h before it is due
+    world.clock.advance(due - timedelta(hours=12) - world.clock.now())  # the window opens
     assert _calls(world) == [(session_id, "due", due)]
     world.clock.advance(timedelta(hours=24, seconds=1))  # 12 h past due
     assert _calls(world) == [(session_id, "overdue", due)]
+
+
+def _set_zone(world: World, zone: str) -> None:
+    with world.action() as ctx:
+        accounts.set_site_time_zone(ctx=ctx, code="S1", time_zone=zone, reason="site in " + zone)
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "due", "label"),
+    [
+        # London, late March: 01:00 GMT → 02:00 BST on Sunday 2026-03-29.
+        ("Europe/London", "2026-03-28 12:00", "2026-03-29 09:00", "2026-03-29 10:00 BST"),
+        # London, late October: 02:00 BST → 01:00 GMT on Sunday 2026-10-25.
+        ("Europe/London", "2026-10-24 12:00", "2026-10-25 10:00", "2026-10-25 10:00 GMT"),
+        # New York: 02:00 EST → 03:00 EDT on Sunday 2026-03-08.
+        ("America/New_York", "2026-03-07 15:00", "2026-03-08 14:00", "2026-03-08 10:00 EDT"),
+        ("UTC", "2026-03-28 12:00", "2026-03-29 10:00", "2026-03-29 10:00 UTC"),
+    ],
+)
+def test_the_next_day_call_is_at_10_on_the_site_clocks_across_dst(
+    world: World, zone: str, start: str, due: str, label: str
+) -> None:
+    _set_zone(world, zone)
+    world.clock.advance(datetime.fromisoformat(start).replace(tzinfo=UTC) - world.clock.now())
+    session_id, discharged = _discharged(world)
+    assert discharged.date() == world.clock.now().date()  # the same site day as ``start``
+    expected = datetime.fromisoformat(due).replace(tzinfo=UTC)
+    with world.action(Role.NURSE) as ctx:
+        call = monitoring.call_of(ctx=ctx, session_id=session_id)
+        assert call is not None
+        assert (call.due_at, call.parameters["time_zone"]) == (expected, zone)
+    app = app_for(world)
+    nurse = login(app, world, Role.NURSE)
+    page: Any = nurse.client.get("/monitoring/follow-up")
+    assert label in page.text
+    assert f"your site's local time ({zone})" in page.text
+    api: Any = nurse.client.get("/api/v1/follow-up-calls")
+    listed = api.json()[0]
+    assert (listed["time_zone"], datetime.fromisoformat(listed["due_at"])) == (zone, expected)
+
+
+def test_a_retry_time_typed_on_the_page_is_site_time(world: World) -> None:
+    _set_zone(world, "Europe/London")
+    world.clock.advance(datetime(2026, 3, 28, 12, tzinfo=UTC) - world.clock.now())
+    session_id, _ = _discharged(world)
+    world.clock.advance(datetime(2026, 3, 29, 9, tzinfo=UTC) - world.clock.now())
+    call_id, version = _call_ref(world, session_id)
+    nurse = login(app_for(world), world, Role.NURSE)
+    done: Any = _form(
+        nurse,
+        f"/monitoring/follow-up/{call_id}/attempts",
+        version=str(version),
+        outcome="not_reached",
+        retry_at="2026-03-29T14:00",
+    )
+    assert done.status_code == 303, done.text
+    with world.action(Role.NURSE) as ctx:
+        call = monitoring.call_of(ctx=ctx, session_id=session_id)
+        assert call is not None
+        assert call.due_at == datetime(2026, 3, 29, 13, tzinfo=UTC)  # 14:00 BST
+    assert "retry 2026-03-29 14:00 BST" in nurse.client.get("/monitoring/follow-up").text
+
+
+def test_site_time_zones_are_checked_where_sites_are_made_or_changed(world: World) -> None:
+    with pytest.raises(InvalidInput) as bad, world.action() as ctx:
+        accounts.create_site(ctx=ctx, code="S9", name="Site nine", time_zone="BST")
+    assert bad.value.field == "time_zone"
+    assert "IANA" in bad.value.message
+    with pytest.raises(InvalidInput) as unknown, world.action() as ctx:
+        accounts.set_site_time_zone(ctx=ctx, code="S1", time_zone="Europe/Londn", reason="typo")
+    assert unknown.value.field == "time_zone"
+    with pytest.raises(InvalidInput) as why, world.action() as ctx:
+        accounts.set_site_time_zone(ctx=ctx, code="S1", time_zone="Europe/Paris", reason=" ")
+    assert why.value.field == "reason"
+    other = _other_site_user(world, "administrator")
+    with pytest.raises(NotFound), world.action(actor=accounts.actor_for(other)) as ctx:
+        accounts.set_site_time_zone(ctx=ctx, code="S1", time_zone="Europe/Paris", reason="x")
+    with world.action(Role.ADMINISTRATOR) as ctx:
+        site = accounts.set_site_time_zone(
+            ctx=ctx, code="S1", time_zone="Europe/Paris", reason="site moved"
+        )
+        assert site.time_zone == "Europe/Paris"
+    with world.factory() as db:
+        row = db.scalars(select(AuditEvent).where(AuditEvent.action == "site.time_zone")).one()
+    assert (json.loads(row.before or ""), json.loads(row.after or ""), row.reason) == (
+        {"time_zone": "UTC"}, {"time_zone": "Europe/Paris"}, "site moved",
+    )  # fmt: skip
 
 
 def test_staff_may_choose_the_call_time_but_not_in_the_past(world: World) -> None:
@@ -459,10 +570,7 @@ def test_follow_up_page_lists_records_and_links_the_adverse_event_form(world: Wo
     page: Any = nurse.client.get("/monitoring/follow-up")
     assert page.status_code == 200
     assert "Due now (1)" in page.text
-    with world.action(Role.NURSE) as ctx:
-        call = monitoring.call_of(ctx=ctx, session_id=session_id)
-        assert call is not None
-        call_id, version = call.id, call.version
+    call_id, version = _call_ref(world, session_id)
     url = f"/monitoring/follow-up/{call_id}/attempts"
     first = {"version": str(version), "outcome": "reached", "csrf_token": nurse.csrf}
     bad: Any = nurse.client.post(url, data=first, follow_redirects=False)
@@ -508,8 +616,174 @@ def test_a_later_session_does_not_need_a_follow_up_call(world: World) -> None:
                 )
                 for s in (first, second)
             }
-    assert "24 h after discharge" in items[first]["detail"]
+    assert "day +1 at 10:00 site time" in items[first]["detail"]
     assert (items[second]["status"], items[second]["detail"]) == (
         "not_required",
         "Only after a first session.",
     )
+
+
+# --- 5. a call never answered ends, and a physician reviews it ----------------------------
+
+
+def _give_up(world: World, session_id: int, reason: str, version: int | None = None) -> Any:
+    with world.action(Role.NURSE) as ctx:
+        call = monitoring.call_of(ctx=ctx, session_id=session_id)
+        assert call is not None
+        done = fu.give_up_follow_up(
+            ctx=ctx, call_id=call.id,
+            data=FollowUpGiveUpRequest(version=call.version if version is None else version,
+                                       reason=reason),
+        )  # fmt: skip
+        return done.status, done.gave_up_reason
+
+
+def _review(world: World, session_id: int, role: Role = Role.PHYSICIAN, **values: Any) -> Any:
+    with world.action(role) as ctx:
+        call = monitoring.call_of(ctx=ctx, session_id=session_id)
+        assert call is not None
+        values.setdefault("version", call.version)
+        done, row = fu.review_follow_up(
+            ctx=ctx, call_id=call.id, data=FollowUpReviewRequest(**values)
+        )
+        return done.status, row.action, row.note, row.reviewed_by
+
+
+def test_the_third_unanswered_attempt_gives_up_until_a_physician_reviews(world: World) -> None:
+    """follow_up_max_attempts = 3 (demo protocol): attempts 1 and 2 retry, 3 closes the call."""
+    session_id, _ = _discharged(world)
+    world.clock.advance(timedelta(hours=20))
+    for _ in range(2):
+        status, due, _ = _attempt(world, session_id, outcome="not_reached")
+        assert (status, due) == ("open", world.clock.now() + timedelta(hours=2))
+        world.clock.advance(timedelta(hours=2))
+    with pytest.raises(InvalidInput) as retry:
+        _attempt(world, session_id, outcome="not_reached",
+                 retry_at=world.clock.now() + timedelta(hours=2))  # fmt: skip
+    assert retry.value.field == "retry_at"
+    assert "attempt 3 of 3" in retry.value.message
+    status, _, outcome = _attempt(world, session_id, outcome="not_reached")
+    assert (status, outcome) == ("gave_up", "not_reached")
+    world.clock.advance(timedelta(days=5))  # it does not vanish as time passes
+    for role in (Role.NURSE, Role.PHYSICIAN):
+        assert [(s, state) for s, state, _ in _calls(world, role)] == [(session_id, "needs_review")]
+    with world.action(Role.NURSE) as ctx:
+        rows = fu.follow_up_calls(ctx=ctx, settings=world.settings, include_done=False)
+        assert rows[0].call.gave_up_reason == (
+            "Not reached after 3 attempts (the protocol's maximum, follow_up_max_attempts = 3)."
+        )
+        assert rows[0].attempts[-1].retry_at is None
+    with pytest.raises(RuleViolation, match="given up"):
+        _attempt(world, session_id, outcome="reached", symptoms_reported=False)
+    with pytest.raises(PermissionDenied):
+        _review(world, session_id, Role.NURSE, action="letter_sent")
+    with pytest.raises(InvalidInput) as why:
+        _review(world, session_id, action="no_action")
+    assert why.value.field == "note"
+    with pytest.raises(StaleEdit):
+        _review(world, session_id, action="letter_sent", version=1)
+    assert _review(world, session_id, action="gp_informed", note="GP to call the patient") == (
+        "reviewed", "gp_informed", "GP to call the patient", "Physician One",
+    )  # fmt: skip
+    assert [(s, state) for s, state, _ in _calls(world)] == [(session_id, "done")]
+    with pytest.raises(RuleViolation, match="already reviewed by Physician One"):
+        _review(world, session_id, action="letter_sent")
+    with world.factory() as db:
+        rows_ = db.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("follow_up.%")).order_by(AuditEvent.seq)
+        ).all()
+    assert [r.action for r in rows_ if r.action != "follow_up.read"] == [
+        "follow_up.schedule", "follow_up.record", "follow_up.record", "follow_up.record",
+        "follow_up.review",
+    ]  # fmt: skip
+    review = next(r for r in rows_ if r.action == "follow_up.review")
+    assert review.actor_username == world.users[Role.PHYSICIAN].username
+    assert json.loads(review.after or "")["action"] == "gp_informed"
+
+
+def test_staff_may_stop_early_with_a_reason(world: World) -> None:
+    session_id, _ = _discharged(world)
+    world.clock.advance(timedelta(hours=20))
+    _attempt(world, session_id, outcome="not_reached")
+    with pytest.raises(InvalidInput) as why:
+        _give_up(world, session_id, "  ")
+    assert why.value.field == "reason"
+    with pytest.raises(StaleEdit):
+        _give_up(world, session_id, "readmitted", version=1)
+    assert _give_up(world, session_id, "readmitted to hospital") == (
+        "gave_up", "Stopped after 1 attempt(s): readmitted to hospital",
+    )  # fmt: skip
+    with pytest.raises(RuleViolation, match="given up"):
+        _give_up(world, session_id, "again")
+    other = _other_site_user(world, "physician")
+    with world.action(actor=accounts.actor_for(other)) as ctx:
+        assert fu.follow_up_calls(ctx=ctx, settings=world.settings) == []
+        call = monitoring.call_of(ctx=ctx, session_id=session_id)
+        assert call is not None
+        with pytest.raises(NotFound):
+            fu.review_follow_up(
+                ctx=ctx, call_id=call.id,
+                data=FollowUpReviewRequest(version=call.version, action="letter_sent"),
+            )  # fmt: skip
+    other_id, _ = _discharged(world, mrn="MRN-2")
+    with pytest.raises(RuleViolation, match="Only a call given up"):
+        _review(world, other_id, action="letter_sent")
+
+
+def test_given_up_calls_on_the_page_and_api(world: World) -> None:
+    session_id, _ = _discharged(world)
+    world.clock.advance(timedelta(hours=20))
+    app = app_for(world)
+    nurse, physician = login(app, world, Role.NURSE), login(app, world, Role.PHYSICIAN)
+    call_id, version = _call_ref(world, session_id)
+    blank: Any = _form(
+        nurse, f"/monitoring/follow-up/{call_id}/give-up", version=str(version), reason=""
+    )
+    assert blank.status_code == 422
+    assert "reason is needed" in blank.text
+    stopped: Any = nurse.post(
+        f"/api/v1/follow-up-calls/{call_id}/give-up",
+        {"version": version, "reason": "number not in service"},
+    )
+    assert stopped.status_code == 200, stopped.text
+    assert (stopped.json()["state"], stopped.json()["status"]) == ("needs_review", "gave_up")
+    page: Any = nurse.client.get("/monitoring/follow-up")
+    assert "Gave up — needs a clinician&#39;s review (1)" in page.text
+    assert "Waiting for a physician's review." in page.text
+    assert f"/monitoring/follow-up/{call_id}/review" not in page.text
+    stale: Any = physician.post(
+        f"/api/v1/follow-up-calls/{call_id}/review", {"version": version, "action": "letter_sent"}
+    )
+    assert stale.status_code == 409
+    version = stopped.json()["version"]
+    refused: Any = nurse.post(
+        f"/api/v1/follow-up-calls/{call_id}/review", {"version": version, "action": "letter_sent"}
+    )
+    assert refused.status_code == 403
+    shown: Any = physician.client.get("/monitoring/follow-up")
+    assert f'action="/monitoring/follow-up/{call_id}/review"' in shown.text
+    bad: Any = _form(
+        physician,
+        f"/monitoring/follow-up/{call_id}/review",
+        version=str(version),
+        action="no_action",
+    )
+    assert bad.status_code == 422
+    assert "say why no action is taken" in bad.text
+    done: Any = _form(
+        physician,
+        f"/monitoring/follow-up/{call_id}/review",
+        version=str(version),
+        action="letter_sent",
+        note="letter posted",
+    )
+    assert done.status_code == 303, done.text
+    after: Any = nurse.client.get("/monitoring/follow-up")
+    assert "Gave up — needs a clinician&#39;s review (0)" in after.text
+    assert "Letter sent to the patient — letter posted" in after.text
+    listed: Any = nurse.client.get("/api/v1/follow-up-calls")
+    assert [(c["state"], c["review_action"], c["reviewed_by"]) for c in listed.json()] == [
+        ("done", "letter_sent", "Physician One")
+    ]
+    session_page: Any = nurse.client.get(f"/sessions/{session_id}/monitoring")
+    assert "not reached, gave up" in session_page.text

@@ -51,7 +51,7 @@ def test_duplicate_mrn_at_the_same_site_is_refused(world: World) -> None:
 
 def test_same_mrn_at_another_site_is_a_different_patient(world: World) -> None:
     with world.action() as ctx:
-        other = accounts.create_site(ctx=ctx, code="S2", name="Site two")
+        other = accounts.create_site(ctx=ctx, code="S2", name="Site two", time_zone="UTC")
         nurse2 = accounts.create_user(
             ctx=ctx,
             settings=world.settings,

@@ -37,6 +37,8 @@ from exoneb.monitoring.schemas import (
     AlertAckIn,
     DischargeIn,
     FollowUpAttemptRequest,
+    FollowUpGiveUpRequest,
+    FollowUpReviewRequest,
     HoldIn,
     ObservationBatchIn,
     ObservationIn,
@@ -136,6 +138,7 @@ _MONITORED: dict[str, int] = {}  # by database URL
 
 
 _FOLLOW_UP: dict[str, int] = {}  # by database URL: the one discharged session with a call
+_GAVE_UP: dict[str, int] = {}  # by database URL: the one discharged session whose call gave up
 
 
 def _prepare_monitoring(world: World, action: Action) -> Prepared:
@@ -143,12 +146,13 @@ def _prepare_monitoring(world: World, action: Action) -> Prepared:
     follow-up: one discharged first session per world whose call stays open — each run records
     "not reached" — so the shared world's dose-level cohort does not grow by one per role)."""
     key = world.settings.database_url
-    if action is Action.FOLLOW_UP_RECORD and key in _FOLLOW_UP:
+    cache = _GAVE_UP if action is Action.FOLLOW_UP_REVIEW else _FOLLOW_UP
+    if action in (Action.FOLLOW_UP_RECORD, Action.FOLLOW_UP_REVIEW) and key in cache:
         with world.action(Role.NURSE) as ctx:
-            call = monitoring.call_of(ctx=ctx, session_id=_FOLLOW_UP[key])
+            call = monitoring.call_of(ctx=ctx, session_id=cache[key])
             assert call is not None
             return {"call_id": call.id, "version": call.version}
-    if action in (Action.SESSION_DISCHARGE, Action.FOLLOW_UP_RECORD):
+    if action in (Action.SESSION_DISCHARGE, Action.FOLLOW_UP_RECORD, Action.FOLLOW_UP_REVIEW):
         session_id, end = monitored_session(world, _mrn())
         for minute in (0, 15, 30):
             world.clock.advance(end + timedelta(minutes=minute) - world.clock.now())
@@ -168,7 +172,12 @@ def _prepare_monitoring(world: World, action: Action) -> Prepared:
             )
             call = monitoring.call_of(ctx=ctx, session_id=session_id)
             assert call is not None
-        _FOLLOW_UP[key] = session_id
+            if action is Action.FOLLOW_UP_REVIEW:  # stopped early: it waits for a review
+                call = follow_up_service.give_up_follow_up(
+                    ctx=ctx, call_id=call.id, data=FollowUpGiveUpRequest(
+                        version=call.version, reason="matrix run: number not in service"),
+                )  # fmt: skip
+        cache[key] = session_id
         return {"call_id": call.id, "version": call.version}
     if key not in _MONITORED:
         _MONITORED[key] = monitored_session(world, _mrn())[0]
@@ -204,6 +213,7 @@ _MONITORING_ACTIONS = frozenset({
     Action.OBSERVATION_RECORD, Action.OBSERVATION_INGEST, Action.ALERT_HANDLE,
     Action.ADVERSE_EVENT_RECORD, Action.ADVERSE_EVENT_REPORT, Action.COURSE_HOLD,
     Action.SESSION_DISCHARGE, Action.RESCUE_MEDICATION_RECORD, Action.FOLLOW_UP_RECORD,
+    Action.FOLLOW_UP_REVIEW,
 })  # fmt: skip
 
 
@@ -381,6 +391,9 @@ RUN: dict[Action, Callable[[Ctx, World, Prepared], object]] = {
     Action.FOLLOW_UP_RECORD: lambda ctx, w, p: follow_up_service.record_follow_up_attempt(
         ctx=ctx, settings=w.settings, call_id=p["call_id"], data=FollowUpAttemptRequest(
             version=p["version"], outcome="not_reached")),
+    Action.FOLLOW_UP_REVIEW: lambda ctx, w, p: follow_up_service.review_follow_up(
+        ctx=ctx, call_id=p["call_id"], data=FollowUpReviewRequest(
+            version=p["version"], action="gp_informed")),
 }  # fmt: skip
 
 
@@ -480,6 +493,7 @@ AUDIT_ROWS_WHEN_ALLOWED: dict[Action, tuple[str, ...]] = {
     ),
     Action.RESCUE_MEDICATION_RECORD: ("rescue_medication.record",),
     Action.FOLLOW_UP_RECORD: ("follow_up.record",),
+    Action.FOLLOW_UP_REVIEW: ("follow_up.review",),
 }
 """Exactly the audit rows each allowed action writes (one per mutation, export and record read)."""
 

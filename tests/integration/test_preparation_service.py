@@ -358,7 +358,7 @@ def test_another_sites_lot_is_not_found(world: World) -> None:
     from exoneb.accounts import service as accounts
 
     with world.action() as ctx:
-        other = accounts.create_site(ctx=ctx, code="S2", name="Site two")
+        other = accounts.create_site(ctx=ctx, code="S2", name="Site two", time_zone="UTC")
         user = accounts.create_user(
             ctx=ctx, settings=world.settings, username="pharm2", full_name="P Two",
             role="pharmacist", site_id=other.id, password=PASSWORD,

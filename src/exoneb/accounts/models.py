@@ -18,6 +18,9 @@ class Site(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: IANA zone of the site's clocks (e.g. ``Europe/London``): "next day at 10:00" is
+    #: computed and shown in it; every stored instant stays UTC.
+    time_zone: Mapped[str] = mapped_column(String(64))
 
 
 class User(Base):

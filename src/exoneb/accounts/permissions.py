@@ -75,6 +75,7 @@ class Action(StrEnum):
     ESCALATION_DECIDE = "escalation.decide"  # the signed dose-escalation decision
     RESCUE_MEDICATION_RECORD = "rescue_medication.record"
     FOLLOW_UP_RECORD = "follow_up.record"
+    FOLLOW_UP_REVIEW = "follow_up.review"  # what was done about a call given up
     # reports and export
     REPORT_READ = "report.read"
     DATA_EXPORT = "data.export"
@@ -127,6 +128,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.ESCALATION_DECIDE: frozenset({_P}),  # a medical decision: the investigator signs
     Action.RESCUE_MEDICATION_RECORD: frozenset({_P, _N}),
     Action.FOLLOW_UP_RECORD: frozenset({_P, _N}),
+    Action.FOLLOW_UP_REVIEW: frozenset({_P}),  # a clinical decision about an unreached patient
     Action.REPORT_READ: frozenset({_P, _N, _L, _C, _U}),
     Action.DATA_EXPORT: frozenset({_C, _U}),
 }

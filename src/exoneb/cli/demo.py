@@ -69,7 +69,9 @@ def demo(
             if has_demo:
                 print_logins(hint)
             return
-        site = accounts.create_site(ctx=ctx, code=DEMO_SITE[0], name=DEMO_SITE[1])
+        site = accounts.create_site(
+            ctx=ctx, code=DEMO_SITE[0], name=DEMO_SITE[1], time_zone=settings.site_time_zone
+        )
         users = {
             role: accounts.create_user(
                 ctx=ctx,

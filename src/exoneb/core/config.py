@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from exoneb.core.zones import DEFAULT_TIME_ZONE, site_zone
+
 DEFAULT_DEMO_PASSWORD = "exoneb-demo-2026"
 """Printed at start by ``exoneb demo``; refused outside development."""
 
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
         default=None,
         description="The clinic's own patient-information files (<lang>/leaflet.md, "
         "<lang>/contact.md); they replace or add to the shipped leaflets.",
+    )
+    site_time_zone: str = Field(
+        default=DEFAULT_TIME_ZONE,
+        description="IANA time zone (e.g. Europe/London) given to a site created without one "
+        "and to the sites that existed before sites had a zone (migration 0013).",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -99,6 +106,16 @@ class Settings(BaseSettings):
         """A mistyped folder would otherwise show patients an error page, not the leaflet."""
         if value is not None and not value.is_dir():
             raise ValueError(f"EXONEB_INFORMATION_DIR {value} is not a folder")
+        return value
+
+    @field_validator("site_time_zone")
+    @classmethod
+    def _site_time_zone_is_known(cls, value: str) -> str:
+        """An unknown zone would shift every next-day call; refuse it at start."""
+        try:
+            site_zone(value)
+        except ValueError as exc:
+            raise ValueError(f"EXONEB_SITE_TIME_ZONE: {exc}") from exc
         return value
 
     @model_validator(mode="after")

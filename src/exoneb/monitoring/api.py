@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
+from exoneb.core.context import Ctx
 from exoneb.monitoring import follow_up_service, hl7_service, service
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
@@ -25,6 +26,8 @@ from exoneb.monitoring.schemas import (
     DischargeOut,
     FollowUpAttemptRequest,
     FollowUpCallOut,
+    FollowUpGiveUpRequest,
+    FollowUpReviewRequest,
     Hl7MessageOut,
     Hl7ReviewIn,
     HoldIn,
@@ -39,7 +42,7 @@ from exoneb.monitoring.schemas import (
     RescueMedicationOut,
     TermOut,
 )
-from exoneb.web.deps import AuthDep
+from exoneb.web.deps import Auth, AuthDep
 
 router = APIRouter(tags=["monitoring"])
 S = "/sessions/{session_id}"
@@ -247,6 +250,27 @@ def follow_up_attempt(call_id: int, data: FollowUpAttemptRequest, auth: AuthDep)
         follow_up_service.record_follow_up_attempt(
             ctx=ctx, settings=auth.state.settings, call_id=call_id, data=data
         )
-        rows = follow_up_service.follow_up_calls(ctx=ctx, settings=auth.state.settings)
-        row = next(r for r in rows if r.call.id == call_id)
-        return FollowUpCallOut.model_validate(follow_up_service.call_view(row))
+        return _listed(ctx, auth, call_id)
+
+
+def _listed(ctx: Ctx, auth: Auth, call_id: int) -> FollowUpCallOut:
+    """One call as the list shows it, after a change (the list read is audited)."""
+    rows = follow_up_service.follow_up_calls(ctx=ctx, settings=auth.state.settings)
+    row = next(r for r in rows if r.call.id == call_id)
+    return FollowUpCallOut.model_validate(follow_up_service.call_view(row))
+
+
+@router.post("/follow-up-calls/{call_id}/give-up", response_model=FollowUpCallOut)
+def follow_up_give_up(call_id: int, data: FollowUpGiveUpRequest, auth: AuthDep) -> FollowUpCallOut:
+    """Stop calling before the protocol's last attempt (reason required); a physician reviews."""
+    with auth.action() as ctx:
+        follow_up_service.give_up_follow_up(ctx=ctx, call_id=call_id, data=data)
+        return _listed(ctx, auth, call_id)
+
+
+@router.post("/follow-up-calls/{call_id}/review", response_model=FollowUpCallOut)
+def follow_up_review(call_id: int, data: FollowUpReviewRequest, auth: AuthDep) -> FollowUpCallOut:
+    """A physician records what was done about a call given up (letter, GP informed, …)."""
+    with auth.action() as ctx:
+        follow_up_service.review_follow_up(ctx=ctx, call_id=call_id, data=data)
+        return _listed(ctx, auth, call_id)

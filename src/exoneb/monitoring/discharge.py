@@ -20,9 +20,10 @@ measured: that item is ``not_required``, and says so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 
 from exoneb.monitoring.citations import NOT_IN_REFERENCE, cited
@@ -60,8 +61,15 @@ class DischargeParameters:
     vitals_tolerance_fraction: float = cited(0.20, _S44 + ": HR, RR and BP within about 20 %")
     airway_min_fraction: float = cited(0.90, _S44 + ": FEV1 or PEF ≥90 % of pre-dose")
     max_symptom_grade: int = cited(1, _S44 + ": symptoms ≤ CTCAE G1")
-    follow_up_after_h: float = cited(
-        24.0, _S44 + ": next-day telephone follow-up scheduled after the first session (24 h)"
+    follow_up_after_days: int = cited(
+        1,
+        _S44 + ": next-day telephone follow-up scheduled after the first session "
+        "(the next calendar day in the site's time zone)",
+    )
+    follow_up_local_time: str = cited(
+        "10:00",
+        NOT_IN_REFERENCE + " (the next-day call is due at 10:00 site time: within office hours, "
+        "when the patient has been up for a while and staff can act on what they hear)",
     )
     follow_up_early_h: float = cited(
         12.0, NOT_IN_REFERENCE + " (a follow-up call is on the list from 12 h before it is due)"
@@ -72,14 +80,32 @@ class DischargeParameters:
     follow_up_retry_h: float = cited(
         2.0, NOT_IN_REFERENCE + " (a patient not reached is called again 2 h later by default)"
     )
+    follow_up_max_attempts: int = cited(
+        3,
+        NOT_IN_REFERENCE + " (after 3 unanswered attempts the call is given up and stays listed "
+        "until a physician records what was done instead, e.g. a letter or the GP informed)",
+    )
 
     def __post_init__(self) -> None:
-        for name in ("follow_up_after_h", "follow_up_retry_h"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive")
+        if not self.follow_up_retry_h > 0:
+            raise ValueError("follow_up_retry_h must be positive")
         for name in ("follow_up_early_h", "follow_up_grace_h"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more")
+        for name in ("follow_up_after_days", "follow_up_max_attempts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number, 1 or more")
+        self.follow_up_wall_time()
+
+    def follow_up_wall_time(self) -> time:
+        """``follow_up_local_time`` as a time of day; ValueError unless it is ``HH:MM`` (24 h)."""
+        text = self.follow_up_local_time
+        if not isinstance(text, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+            raise ValueError(
+                f"follow_up_local_time must be a 24-hour 'HH:MM' site time, not {text!r}"
+            )
+        return time(int(text[:2]), int(text[3:]))
 
 
 class ItemStatus(StrEnum):
@@ -344,8 +370,8 @@ def evaluate_discharge(
                 "follow_up_scheduled",
                 "Next-day follow-up call scheduled",
                 ItemStatus.PASS,
-                f"Scheduled on discharge: call due {due.isoformat()} "
-                f"({p.follow_up_after_h:g} h after discharge).",
+                f"Scheduled on discharge: call due {due.isoformat()} (protocol default: "
+                f"day +{p.follow_up_after_days} at {p.follow_up_local_time} site time).",
             )
         )
     elif first_session:

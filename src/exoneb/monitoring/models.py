@@ -308,10 +308,15 @@ class RescueMedication(Base):
 class FollowUpCall(Base):
     """The telephone follow-up call scheduled on discharge after a first session (§4.4).
 
-    ``status``: ``open`` until the patient is reached, then ``done``. A call
-    not reached stays open with a new ``due_at`` (the retry time); every
-    attempt is a :class:`FollowUpAttempt` row. ``parameters`` keeps the
-    protocol values (and their sources) the due time was computed with.
+    ``status``: ``open`` until the patient is reached (``done``) or the calls
+    stop (``gave_up``: the protocol's last attempt not reached, or staff
+    stopped earlier — ``gave_up_reason`` says which); a given-up call becomes
+    ``reviewed`` when a physician records what was done
+    (:class:`FollowUpReview`). A call not reached stays open with a new
+    ``due_at`` (the retry time); every attempt is a :class:`FollowUpAttempt`
+    row. ``completed_*`` name who closed the call (reached or gave up).
+    ``parameters`` keeps the protocol values (and their sources) the due time
+    was computed with, and the site's time zone.
     """
 
     __tablename__ = "monitoring_follow_up_call"
@@ -332,9 +337,26 @@ class FollowUpCall(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    gave_up_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+class FollowUpReview(Base):
+    """A physician's review of a call given up: what was done instead (append-only, one a call)."""
+
+    __tablename__ = "monitoring_follow_up_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("monitoring_follow_up_call.id"), unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    action: Mapped[str] = mapped_column(String(30))  # letter_sent | gp_informed | …
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_by: Mapped[str] = mapped_column(String(200))
 
 
 class FollowUpAttempt(Base):

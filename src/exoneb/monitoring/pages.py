@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -28,6 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from exoneb.accounts.permissions import Action
 from exoneb.core.context import Ctx
 from exoneb.monitoring import follow_up_service, hl7_service, push, service
+from exoneb.monitoring.follow_up import REVIEW_LABELS
 from exoneb.monitoring.rescue import DRUG_LABELS, RescueRoute
 from exoneb.monitoring.schemas import (
     AdverseEventIn,
@@ -36,6 +38,8 @@ from exoneb.monitoring.schemas import (
     AlertResolveIn,
     DischargeIn,
     FollowUpAttemptRequest,
+    FollowUpGiveUpRequest,
+    FollowUpReviewRequest,
     HoldLiftIn,
     ObservationIn,
     RescueMedicationIn,
@@ -401,7 +405,10 @@ def rescue(request: Request, session_id: int, auth: AuthDep, form: FormDep) -> R
 
 
 FOLLOW_UP_URL = "/monitoring/follow-up"
-CALL_LABELS = {"overdue": "Overdue", "due": "Due now", "upcoming": "Upcoming", "done": "Done"}
+CALL_LABELS = {
+    "needs_review": "Gave up — needs a clinician's review", "overdue": "Overdue",
+    "due": "Due now", "upcoming": "Upcoming", "done": "Done",
+}  # fmt: skip
 
 
 def _calls(
@@ -411,40 +418,90 @@ def _calls(
 ) -> Response:  # fmt: skip
     with auth.action() as ctx:
         rows = follow_up_service.follow_up_calls(ctx=ctx, settings=auth.state.settings)
+        zone = follow_up_service.user_time_zone(ctx=ctx)
     context = {
-        "groups": [(label, [r for r in rows if r.state.value == key])
+        "groups": [(key, label, [r for r in rows if r.state.value == key])
                    for key, label in CALL_LABELS.items()],
         "errors": errors or {}, "failed_id": failed_id, "values": dict(values or {}),
         "may_call": auth.can(Action.FOLLOW_UP_RECORD),
+        "may_review": auth.can(Action.FOLLOW_UP_REVIEW),
+        "review_labels": REVIEW_LABELS, "zone": zone.key,
     }  # fmt: skip
     response = render(request, "monitoring/follow_up.html", context, auth=auth)
     response.status_code = status_code
     return response
 
 
+def _site_local(text: str | None, zone: ZoneInfo) -> str | None:
+    """A ``datetime-local`` value typed on the follow-up page is the site's wall time."""
+    if not text:
+        return None
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # the schema names the field and says what is wrong
+    if naive.tzinfo is not None:
+        return text
+    return naive.replace(tzinfo=zone).isoformat()
+
+
 @router.get(FOLLOW_UP_URL)
 def follow_up_list(request: Request, auth: AuthDep) -> Response:
-    """Follow-up calls of your site: overdue, due now, upcoming and done."""
+    """Follow-up calls of your site: given up (to review), overdue, due now, upcoming, done."""
     return _calls(request, auth)
 
 
 @router.post(FOLLOW_UP_URL + "/{call_id}/attempts")
 def follow_up_attempt(request: Request, call_id: int, auth: AuthDep, form: FormDep) -> Response:
     """Record a call attempt: reached (symptoms or not) or not reached (retry time)."""
-    data: dict[str, Any] = {
-        k: v for k, v in form.items()
-        if k in ("version", "outcome", "symptoms", "note") and v != ""
-    }  # fmt: skip
+    data = _given(form, "version", "outcome", "symptoms", "note")
     if (reported := _tri(form.get("symptoms_reported"))) is not None:
         data["symptoms_reported"] = reported
+    with auth.action() as ctx:
+        zone = follow_up_service.user_time_zone(ctx=ctx)
     for name in ("called_at", "retry_at"):
-        if value := _utc(form.get(name)):
+        if value := _site_local(form.get(name), zone):
             data[name] = value
     settings = auth.state.settings
-    return submit(
-        FollowUpAttemptRequest, data, auth.action,
+    return _call_form(
+        request, auth, call_id, form, FollowUpAttemptRequest, data,
         lambda ctx, parsed: follow_up_service.record_follow_up_attempt(
             ctx=ctx, settings=settings, call_id=call_id, data=parsed),
-        done_url=FOLLOW_UP_URL,
+    )  # fmt: skip
+
+
+@router.post(FOLLOW_UP_URL + "/{call_id}/give-up")
+def follow_up_give_up(request: Request, call_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """Stop calling before the protocol's last attempt, with a reason."""
+    return _call_form(
+        request, auth, call_id, form, FollowUpGiveUpRequest, _given(form, "version", "reason"),
+        lambda ctx, parsed: follow_up_service.give_up_follow_up(
+            ctx=ctx, call_id=call_id, data=parsed),
+    )  # fmt: skip
+
+
+@router.post(FOLLOW_UP_URL + "/{call_id}/review")
+def follow_up_review(request: Request, call_id: int, auth: AuthDep, form: FormDep) -> Response:
+    """A physician records what was done about a call given up."""
+    return _call_form(
+        request, auth, call_id, form, FollowUpReviewRequest,
+        _given(form, "version", "action", "note"),
+        lambda ctx, parsed: follow_up_service.review_follow_up(
+            ctx=ctx, call_id=call_id, data=parsed),
+    )  # fmt: skip
+
+
+def _given(form: Mapping[str, str], *names: str) -> dict[str, Any]:
+    """The named form fields that were filled in."""
+    return {k: v for k, v in form.items() if k in names and v != ""}
+
+
+def _call_form(
+    request: Request, auth: Auth, call_id: int, form: Mapping[str, str], model: type[M],
+    data: Mapping[str, Any], run: Callable[[Ctx, M], object],
+) -> Response:  # fmt: skip
+    """Parse and run one follow-up form; on a refusal the list again, the message at the call."""
+    return submit(
+        model, data, auth.action, run, done_url=FOLLOW_UP_URL,
         again=lambda errs, code: _calls(request, auth, errs, code, call_id, form),
     )  # fmt: skip

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exoneb.monitoring.adverse_events import Action, Causality, CtcaeTerm, Outcome
 from exoneb.monitoring.adverse_events import SeriousnessCriterion as Seriousness
-from exoneb.monitoring.follow_up import CallOutcome
+from exoneb.monitoring.follow_up import CallOutcome, ReviewAction
 from exoneb.monitoring.rescue import DoseUnit, RescueDrug, RescueRoute
 
 
@@ -423,6 +423,23 @@ class FollowUpAttemptRequest(_In):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class FollowUpGiveUpRequest(_In):
+    """Stop calling before the protocol's last attempt; the reason is required."""
+
+    version: int
+    reason: str | None = Field(default=None, max_length=2000, description="Required: why stop.")
+
+
+class FollowUpReviewRequest(_In):
+    """A physician's review of a call given up: what was done instead."""
+
+    version: int
+    action: ReviewAction
+    note: str | None = Field(
+        default=None, max_length=2000, description="Required for no_action and contacted_otherwise."
+    )
+
+
 class FollowUpCallOut(BaseModel):
     """A follow-up call as listed for staff."""
 
@@ -440,4 +457,10 @@ class FollowUpCallOut(BaseModel):
     symptoms_reported: bool | None
     completed_at: datetime | None
     completed_by: str | None
+    gave_up_reason: str | None
+    time_zone: str
+    review_action: str | None
+    review_note: str | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
     version: int

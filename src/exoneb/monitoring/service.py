@@ -996,7 +996,7 @@ def checklist(
     will schedule: at ``follow_up_at`` if staff chose a time, else the
     protocol's next-day default counted from now.
     """
-    session, _ = _session(ctx, session_id)
+    session, patient = _session(ctx, session_id)
     schedule, first = schedule_for(ctx=ctx, settings=settings, session=session)
     if schedule is None:
         return rules.DischargeChecklist((
@@ -1010,7 +1010,8 @@ def checklist(
         observations=_pure_observations(ctx, session.id), schedule=schedule,
         now=now, attestations=attestations or rules.Attestations(),
         first_session=first, params=params,
-        follow_up_due_at=as_utc(follow_up_at) if follow_up_at else call_due_at(now, params),
+        follow_up_due_at=as_utc(follow_up_at) if follow_up_at
+        else call_due_at(now, params, accounts.site_time_zone(ctx=ctx, site_id=patient.site_id)),
     )  # fmt: skip
     return rules.DischargeChecklist((*result.items, _alerts_item(ctx, session.id)))
 
@@ -1049,8 +1050,9 @@ def discharge(
     # After a first session the call is always scheduled (protocol default time unless staff
     # chose one); after a later session only when staff ask for one.
     follow_up_at = None if data.follow_up_at is None else as_utc(data.follow_up_at)
+    zone = accounts.site_time_zone(ctx=ctx, site_id=patient.site_id)
     if first and follow_up_at is None:
-        follow_up_at = call_due_at(now, discharge_params)
+        follow_up_at = call_due_at(now, discharge_params, zone)
     if not result.dischargeable:
         blockers = "; ".join(f"{i.label}: {i.detail}" for i in result.blockers)
         raise RuleViolation(f"Discharge is blocked until every criterion holds — {blockers}")
@@ -1080,7 +1082,7 @@ def discharge(
     sessions.move(ctx=ctx, session_id=session.id, target=State.DISCHARGED, version=session.version,
                   reason="discharge criteria met; signed")  # fmt: skip
     if follow_up_at is not None:
-        _schedule_follow_up(ctx, session, follow_up_at, discharge_params, first)
+        _schedule_follow_up(ctx, session, follow_up_at, discharge_params, first, zone.key)
     return record
 
 
@@ -1090,17 +1092,19 @@ def _schedule_follow_up(
     due_at: datetime,
     params: rules.DischargeParameters,
     first: bool,
+    time_zone: str,
 ) -> FollowUpCall:
     """Schedule the telephone follow-up: always after a first session (clinical.md §4.4)."""
     now, who = ctx.clock.now(), _who(ctx)
-    keep = ("follow_up_after_h", "follow_up_early_h", "follow_up_grace_h", "follow_up_retry_h")
     sources = rules.sources_of(params)
+    keep = [name for name in sources if name.startswith("follow_up_")]
     call = FollowUpCall(
         session_id=session.id, patient_id=session.patient_id,
         reason="Next-day telephone follow-up after a first session (clinical.md §4.4)."
         if first else "Follow-up call requested at discharge.",
         first_due_at=due_at, due_at=due_at, status="open", attempts=0,
-        parameters={k: {"value": getattr(params, k), "source": sources[k]} for k in keep},
+        parameters={**{k: {"value": getattr(params, k), "source": sources[k]} for k in keep},
+                    "time_zone": time_zone},
         scheduled_at=now, scheduled_by=who,
     )  # fmt: skip
     ctx.db.add(call)

@@ -76,6 +76,9 @@ _WindowDays = Annotated[int, Field(ge=1, le=365)]
 _Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 _PositiveMinutes = Annotated[int, Field(gt=0, le=24 * 60)]
 _Grade = Annotated[int, Field(ge=1, le=5)]
+_WallTime = Annotated[
+    str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Site time, 24-hour HH:MM.")
+]
 
 
 class _Section(BaseModel):
@@ -211,10 +214,12 @@ class DischargeSection(_ParameterSection):
     vitals_tolerance_fraction: Cited[_Fraction] | None = None
     airway_min_fraction: Cited[_Fraction] | None = None
     max_symptom_grade: Cited[Annotated[int, Field(ge=0, le=5)]] | None = None
-    follow_up_after_h: Cited[_Positive] | None = None
+    follow_up_after_days: Cited[Annotated[int, Field(ge=1, le=14)]] | None = None
+    follow_up_local_time: Cited[_WallTime] | None = None
     follow_up_early_h: Cited[_NonNegative] | None = None
     follow_up_grace_h: Cited[_NonNegative] | None = None
     follow_up_retry_h: Cited[_Positive] | None = None
+    follow_up_max_attempts: Cited[Annotated[int, Field(ge=1, le=20)]] | None = None
 
     def parameters(self) -> DischargeParameters:
         """The discharge thresholds."""

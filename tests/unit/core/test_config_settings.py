@@ -40,3 +40,13 @@ def test_production_accepts_safe_settings() -> None:
         secure_cookies=True,
     )
     assert settings.environment == "production"
+
+
+def test_site_time_zone_is_an_iana_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EXONEB_SITE_TIME_ZONE", raising=False)
+    assert Settings().site_time_zone == "UTC"
+    monkeypatch.setenv("EXONEB_SITE_TIME_ZONE", "Europe/London")
+    assert Settings().site_time_zone == "Europe/London"
+    monkeypatch.setenv("EXONEB_SITE_TIME_ZONE", "BST")
+    with pytest.raises(ValidationError, match="EXONEB_SITE_TIME_ZONE: Unknown time zone 'BST'"):
+        Settings()

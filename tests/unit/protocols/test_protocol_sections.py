@@ -257,6 +257,8 @@ def test_protocol_without_step_sections_loads_with_step_defaults() -> None:
         ("monitoring.schedule.grace_min.value", -5, "greater than or equal to 0"),
         ("monitoring.stopping.fever_c.value", 30, "greater than or equal to 37"),
         ("discharge.airway_min_fraction.value", 90, "less than 1"),
+        ("discharge.follow_up_max_attempts.value", 0, "greater than or equal to 1"),
+        ("discharge.follow_up_local_time.value", "7:00", "should match pattern"),
         ("release_criteria.endotoxin_max_eu_per_ml.value", 0, "greater than 0"),
         ("release_criteria.sterility.expected", "positive", "negative"),
         ("preparation.hold.max_hold_min", 0, "greater than 0"),
