@@ -418,6 +418,42 @@ def login(
     return LoginOutcome(token=token, csrf_token=csrf, user=user)
 
 
+def peek_session(
+    *, ctx: Ctx, settings: Settings, token: str | None, background: bool = False
+) -> tuple[LoginSession | None, bool]:
+    """The live login session for a cookie token, without writing anything.
+
+    Returns the session (``None`` if there is none or it has ended) and whether
+    :func:`resolve_session` would write: the session must be ended now (idle,
+    lifetime, deactivated user) or its activity time is older than
+    :data:`ACTIVITY_RESOLUTION`. When it is ``False`` the session returned is
+    exactly what :func:`resolve_session` would return, so a read-only
+    transaction suffices for most requests.
+    """
+    if not token:
+        return None, False
+    session = ctx.db.scalars(
+        select(LoginSession).where(LoginSession.token_sha256 == token_digest(token))
+    ).first()
+    if session is None or session.ended_at is not None:
+        return None, False
+    now = ctx.clock.now()
+    if _end_reason(session, settings, now) is not None:
+        return None, True
+    stale = not background and now - session.last_active_at >= ACTIVITY_RESOLUTION
+    return session, stale
+
+
+def _end_reason(session: LoginSession, settings: Settings, now: datetime) -> str | None:
+    if not session.user.active:
+        return "deactivated"
+    if now - session.created_at >= timedelta(hours=settings.absolute_timeout_hours):
+        return "absolute_timeout"
+    if now - session.last_active_at >= timedelta(minutes=settings.idle_timeout_minutes):
+        return "idle_timeout"
+    return None
+
+
 def resolve_session(
     *, ctx: Ctx, settings: Settings, token: str | None, background: bool = False
 ) -> LoginSession | None:
@@ -435,13 +471,7 @@ def resolve_session(
     if session is None or session.ended_at is not None:
         return None
     now = ctx.clock.now()
-    reason = None
-    if not session.user.active:
-        reason = "deactivated"
-    elif now - session.created_at >= timedelta(hours=settings.absolute_timeout_hours):
-        reason = "absolute_timeout"
-    elif now - session.last_active_at >= timedelta(minutes=settings.idle_timeout_minutes):
-        reason = "idle_timeout"
+    reason = _end_reason(session, settings, now)
     if reason:
         session.ended_at, session.end_reason = now, reason
         audit.record(

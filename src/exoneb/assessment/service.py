@@ -243,6 +243,34 @@ def baseline_vitals(*, ctx: Ctx, session_id: int) -> dict[str, Any] | None:
     return out
 
 
+def baseline_values(*, ctx: Ctx, session_id: int) -> tuple[dict[str, Any] | None, float | None]:
+    """:func:`baseline_vitals` and :func:`baseline_fev1` in one query of plain columns.
+
+    Monitoring reads the baseline with every reading, so this avoids loading
+    the assessment and vitals as ORM objects: the signed assessment's vitals
+    (``None`` when it is not signed) and its pre-session FEV1 (L).
+    """
+    names = _VITALS_VIEW
+    row = ctx.db.execute(
+        select(
+            Assessment.status, Assessment.baseline_fev1_l, Assessment.history,
+            VitalsEntry.id.label("vitals_id"), *(getattr(VitalsEntry, n) for n in names),
+        )
+        .outerjoin(VitalsEntry, VitalsEntry.assessment_id == Assessment.id)
+        .where(Assessment.session_id == session_id)
+        .order_by(Assessment.record_version.desc())
+        .limit(1)
+    ).first()  # fmt: skip
+    if row is None or row.status != SIGNED:
+        return None, None
+    m = row._mapping
+    out: dict[str, Any] = {} if m["vitals_id"] is None else {n: m[n] for n in names}
+    out["hypercapnia_risk"] = (row.history or {}).get(
+        "chronic_hypoxaemia_or_hypercapnia_documented"
+    ) is True
+    return out, row.baseline_fev1_l
+
+
 # --- measurements and answers ------------------------------------------------------------
 
 
@@ -404,9 +432,11 @@ def record_vitals(*, ctx: Ctx, session_id: int, data: VitalsIn) -> VitalsEntry:
     return entry
 
 
+_VITALS_VIEW = (*_VITALS, "oxygen_source", "oxygen_flow_l_min", "fio2", "bmi", "flags")
+
+
 def _vitals_view(entry: VitalsEntry) -> dict[str, Any]:
-    names = (*_VITALS, "oxygen_source", "oxygen_flow_l_min", "fio2", "bmi", "flags")
-    return {n: getattr(entry, n) for n in names}
+    return {n: getattr(entry, n) for n in _VITALS_VIEW}
 
 
 def record_scales(*, ctx: Ctx, session_id: int, data: ScalesIn) -> ScalesEntry:

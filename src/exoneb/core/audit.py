@@ -104,7 +104,15 @@ def compute_hash(row: AuditEvent) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _lock_chain(db: DbSession) -> None:
+def lock_chain(db: DbSession) -> None:
+    """Hold the audit chain's lock until the transaction ends (taken by every audited write).
+
+    Writers that append to the chain are serialised from this point to their
+    commit; a caller that must not run alongside another writer (the alert
+    state of a session, read and rewritten with each reading) takes it
+    explicitly instead of relying on having written its audit row first.
+    Re-entrant within a transaction.
+    """
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
     # SQLite: the transaction already began with BEGIN IMMEDIATE (see core.db).
@@ -143,7 +151,7 @@ def record(
 
 def append(*, db: DbSession, **fields: Any) -> AuditEvent:
     """Lock the chain, link the new row to the last one and insert it."""
-    _lock_chain(db)
+    lock_chain(db)
     last = db.execute(
         select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

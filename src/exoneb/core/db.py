@@ -9,8 +9,10 @@ constraints that have stable names.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
@@ -59,6 +61,35 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+WRITE_WAIT_S = 30.0
+"""How long a write waits for its turn in this process before it is refused as busy."""
+
+_WRITE_GATES: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
+
+
+def write_gate(engine: Engine) -> threading.RLock | None:
+    """The lock this process's SQLite writers queue on, or ``None`` (PostgreSQL needs none).
+
+    SQLite has one writer at a time. Left to itself a writer that finds the
+    lock taken sleeps and retries (SQLite's busy handler: 1, 2, 5 … 100 ms
+    steps), so under load a waiting write starts up to 100 ms after the lock
+    was freed and may give up at the busy timeout. Writers of this process
+    therefore queue on this lock first and start the moment the previous one
+    has committed; only writers in other processes (the HL7 gateway, the CLI)
+    still meet at SQLite's own lock and its busy timeout.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    gate = _WRITE_GATES.get(engine)
+    if gate is None:
+        gate = _WRITE_GATES.setdefault(engine, threading.RLock())
+    return gate
+
+
+READ_ONLY = "exoneb_read_only"
+"""Execution option marking a transaction that only reads (see :func:`make_engine`)."""
+
+
 def _sqlite_on_connect(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below open transactions instead of the
@@ -79,7 +110,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
 
     On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue
     on the busy timeout instead of failing half-way, which also serialises the
-    audit chain's "read last hash, append" step.
+    audit chain's "read last hash, append" step. A transaction opened with the
+    :data:`READ_ONLY` execution option (:func:`exoneb.core.transaction.action`
+    with ``read_only=True``: login checks, the live charts' re-reads) starts
+    with a deferred ``BEGIN`` under ``PRAGMA query_only`` instead: in WAL mode
+    readers never wait for the writer, and a write attempted there fails at
+    once rather than taking the lock unannounced.
 
     SQLite connections are pooled (SQLAlchemy's default for a database file,
     ``QueuePool``): opening one costs its PRAGMAs, and closing the last one a
@@ -94,8 +130,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect(busy_timeout_ms))
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            read_only = bool(conn.get_execution_options().get(READ_ONLY))
+            if conn.info.get("query_only") is not read_only:  # kept per pooled connection
+                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                conn.info["query_only"] = read_only
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

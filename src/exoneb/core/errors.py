@@ -84,6 +84,12 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class Busy(DomainError):
+    """The database could not take the write in time; nothing was saved, the client may retry."""
+
+    status_code = 503
+
+
 class Conflict(DomainError):
     """The request clashes with what is stored."""
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,11 +24,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from exoneb.core import audit
 from exoneb.core.clock import Clock
 from exoneb.core.context import Actor, Ctx
-from exoneb.core.errors import Conflict, DuplicateRecord, PermissionDenied
+from exoneb.core.db import READ_ONLY, WRITE_WAIT_S, write_gate
+from exoneb.core.errors import Busy, Conflict, DuplicateRecord, PermissionDenied
 
 RACE_MESSAGE = (
     "Someone else saved a change to this record at the same moment. "
     "Nothing of yours was saved: reload the page and try again."
+)
+
+
+BUSY_MESSAGE = (
+    "The database is busy and could not take this in time. Nothing was saved: "
+    "try again in a moment."
 )
 
 
@@ -38,13 +46,30 @@ def _unique_violation(exc: IntegrityError) -> bool:
 
 @contextmanager
 def action(
-    factory: sessionmaker[DbSession], *, actor: Actor, clock: Clock, ip: str | None = None
+    factory: sessionmaker[DbSession],
+    *,
+    actor: Actor,
+    clock: Clock,
+    ip: str | None = None,
+    read_only: bool = False,
 ) -> Iterator[Ctx]:
-    """Run the body in one transaction; commit on success, roll back on any error."""
+    """Run the body in one transaction; commit on success, roll back on any error.
+
+    ``read_only``: the body only reads. On SQLite the transaction then does not
+    take the write lock (it neither waits for a device's write nor holds one
+    up) and any write in it fails; on PostgreSQL nothing changes.
+    """
     db = factory()
+    bind = db.get_bind()
+    gate = None if read_only or not isinstance(bind, Engine) else write_gate(bind)
+    if gate is not None and not gate.acquire(timeout=WRITE_WAIT_S):
+        db.close()
+        raise Busy(BUSY_MESSAGE)
     try:
         try:
             with db.begin():
+                if read_only:
+                    db.connection(execution_options={READ_ONLY: True})
                 yield Ctx(db=db, actor=actor, clock=clock, ip=ip)
         except PermissionDenied as exc:
             with db.begin():
@@ -74,5 +99,11 @@ def action(
                     "Search for it instead of entering it again."
                 ) from exc
             raise
+        except OperationalError as exc:
+            if "database is locked" in str(exc.orig):  # SQLite: another process held the lock
+                raise Busy(BUSY_MESSAGE) from exc
+            raise
     finally:
         db.close()
+        if gate is not None:
+            gate.release()

@@ -29,10 +29,11 @@ observation, so both always agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,15 +46,19 @@ __all__ = [
     "MEASURE_LABELS",
     "RULE_IDS",
     "Alert",
+    "AlertAdvance",
     "AlertEvaluation",
     "AlertEvent",
     "AlertEventKind",
     "AlertParameters",
     "AlertTracker",
     "Severity",
+    "advance",
     "airway_falls",
     "evaluate_alerts",
     "step",
+    "tracker_from_state",
+    "tracker_state",
 ]
 
 _S42 = "clinical.md §4.2 [design default]"
@@ -578,45 +583,8 @@ def evaluate_alerts(
         (ordered by raise time, then rule), and the rules that could not be
         evaluated for want of a baseline.
     """
-    p = params or AlertParameters()
-    obs = sorted(observations, key=lambda o: o.at)
-    skipped = _not_evaluated(baseline)
-    if not obs:
-        return AlertEvaluation((), skipped)
-    cols = _columns(obs)
-    skip_ids = {rid for rid, _ in skipped}
-    alerts: list[Alert] = []
-    for rule in _RULES:
-        if rule.rule_id in skip_ids:
-            continue
-        cond = rule.condition(cols, baseline, p)
-        idx = np.flatnonzero(cond.observed)  # the samples this rule can judge
-        if idx.size == 0:
-            continue
-        met = cond.met[idx]
-        edges = np.diff(np.concatenate(([0], met.astype(np.int8), [0])))
-        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        need_us = round(rule.sustain_s(p) * 1e6)
-        for s, e in zip(starts, stops, strict=True):
-            run_idx = idx[s:e]
-            elapsed = cols.t_us[run_idx] - cols.t_us[run_idx[0]]
-            ok = (elapsed >= need_us) | np.logical_or.accumulate(cols.manual[run_idx])
-            if not ok.any():
-                continue
-            values = cond.value[run_idx]
-            k = int(np.argmax(values) if rule.worst_is_max else np.argmin(values))
-            run = _Run(
-                onset_at=obs[run_idx[0]].at,
-                last_at=obs[run_idx[-1]].at,
-                first_value=float(values[0]),
-                worst_value=float(values[k]),
-                worst_used_pef=bool(cond.used_pef[run_idx[k]]),
-                any_manual=bool(cols.manual[run_idx].any()),
-                raised_at=obs[run_idx[int(np.argmax(ok))]].at,
-            )
-            alerts.append(_alert(rule, run, baseline, p, ongoing=bool(e == idx.size)))
-    alerts.sort(key=lambda a: (a.raised_at, RULE_IDS.index(a.rule_id)))
-    return AlertEvaluation(tuple(alerts), skipped)
+    advanced = advance(AlertTracker(), observations, baseline, params)
+    return AlertEvaluation(advanced.alerts, _not_evaluated(baseline))
 
 
 class AlertEventKind(StrEnum):
@@ -639,13 +607,179 @@ class AlertEvent:
 class AlertTracker:
     """Incremental state: the open run of each rule and the latest time seen.
 
-    Immutable; :func:`step` returns a new tracker. Store it with the session (or
-    rebuild it by stepping through the stored observations) to answer "does this
-    new observation raise or extend an alert?" in constant time.
+    Immutable; :func:`advance` and :func:`step` return a new tracker. Stored
+    with the session (:func:`tracker_state` / :func:`tracker_from_state`), it
+    answers "what do these new observations do to the alerts?" from the new
+    observations alone, without re-reading the series before them.
     """
 
     last_at: datetime | None = None
     runs: Mapping[str, _Run] = field(default_factory=lambda: MappingProxyType({}))
+
+    def raised_onsets(self) -> dict[str, datetime]:
+        """The onset of each rule's open run that has been raised (an alert exists for it)."""
+        return {rid: r.onset_at for rid, r in self.runs.items() if r.raised_at is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAdvance:
+    """What new observations did: the tracker after them, and every alert they touched."""
+
+    tracker: AlertTracker
+    alerts: tuple[Alert, ...]  # raised, extended or ended by the new observations
+
+
+def tracker_state(tracker: AlertTracker) -> dict[str, Any]:
+    """The tracker as plain JSON values (ISO times), to store with the session."""
+
+    def iso(t: datetime | None) -> str | None:
+        return None if t is None else t.isoformat()
+
+    return {
+        "last_at": iso(tracker.last_at),
+        "runs": {
+            rid: {
+                "onset_at": iso(r.onset_at),
+                "last_at": iso(r.last_at),
+                "first_value": r.first_value,
+                "worst_value": r.worst_value,
+                "worst_used_pef": r.worst_used_pef,
+                "any_manual": r.any_manual,
+                "raised_at": iso(r.raised_at),
+            }
+            for rid, r in tracker.runs.items()
+        },
+    }
+
+
+def tracker_from_state(state: Mapping[str, Any]) -> AlertTracker:
+    """The tracker :func:`tracker_state` stored; refuses a rule this version does not know."""
+
+    def when(v: str | None) -> datetime | None:
+        return None if v is None else datetime.fromisoformat(v)
+
+    runs = {}
+    for rid, r in state["runs"].items():
+        if rid not in _BY_ID:
+            raise ValueError(f"unknown alert rule {rid!r} in a stored tracker")
+        runs[rid] = _Run(
+            onset_at=datetime.fromisoformat(r["onset_at"]),
+            last_at=datetime.fromisoformat(r["last_at"]),
+            first_value=float(r["first_value"]),
+            worst_value=float(r["worst_value"]), worst_used_pef=bool(r["worst_used_pef"]),
+            any_manual=bool(r["any_manual"]), raised_at=when(r["raised_at"]),
+        )  # fmt: skip
+    return AlertTracker(when(state["last_at"]), MappingProxyType(runs))
+
+
+def _continued(rule: _Rule, prior: _Run, run: _Run) -> _Run:
+    """``run`` (starting at the first new sample) as the continuation of ``prior``."""
+    worse = (
+        run.worst_value > prior.worst_value
+        if rule.worst_is_max
+        else run.worst_value < prior.worst_value
+    )
+    return _Run(
+        onset_at=prior.onset_at,
+        last_at=run.last_at,
+        first_value=prior.first_value,
+        worst_value=run.worst_value if worse else prior.worst_value,
+        worst_used_pef=run.worst_used_pef if worse else prior.worst_used_pef,
+        any_manual=prior.any_manual or run.any_manual,
+        raised_at=prior.raised_at if prior.raised_at is not None else run.raised_at,
+    )
+
+
+def advance(
+    tracker: AlertTracker,
+    observations: Sequence[Observation],
+    baseline: Baseline,
+    params: AlertParameters | None = None,
+) -> AlertAdvance:
+    """Feed new observations to the tracker, all rules at once, vectorised over the samples.
+
+    The batch form of :func:`step`, and what :func:`evaluate_alerts` is on an
+    empty tracker: a run open in ``tracker`` continues when the first sample of
+    its rule among the new ones still meets the condition (its onset, first
+    value and raise time are kept; its duration counts from the old onset), and
+    ends when that sample does not.
+
+    Parameters
+    ----------
+    tracker : AlertTracker
+        State after the earlier observations (``AlertTracker()`` to start).
+    observations : sequence of Observation
+        The new observations, sorted here by time (stably); none may be older
+        than ``tracker.last_at`` (a late reading needs the stored series
+        re-evaluated from before it).
+    baseline : Baseline
+        The pre-session values.
+    params : AlertParameters, optional
+        Protocol thresholds; the reference defaults when omitted.
+
+    Returns
+    -------
+    AlertAdvance
+        The new tracker, and one :class:`Alert` per raised run the new samples
+        extended, ended or raised (ordered by raise time, then rule).
+    """
+    p = params or AlertParameters()
+    obs = sorted(observations, key=lambda o: o.at)
+    if not obs:
+        return AlertAdvance(tracker, ())
+    if tracker.last_at is not None and obs[0].at < tracker.last_at:
+        raise ValueError(
+            f"observation at {obs[0].at.isoformat()} is older than the latest one "
+            f"({tracker.last_at.isoformat()}); re-evaluate the stored series instead"
+        )
+    cols = _columns(obs)
+    skip_ids = {rid for rid, _ in _not_evaluated(baseline)}
+    runs = dict(tracker.runs)
+    alerts: list[Alert] = []
+    for rule in _RULES:
+        if rule.rule_id in skip_ids:
+            continue
+        cond = rule.condition(cols, baseline, p)
+        idx = np.flatnonzero(cond.observed)  # the samples this rule can judge
+        if idx.size == 0:
+            continue  # nothing to judge: an open run neither grows nor ends
+        met = cond.met[idx]
+        prior = runs.pop(rule.rule_id, None)
+        if prior is not None and not met[0] and prior.raised_at is not None:
+            alerts.append(_alert(rule, prior, baseline, p, ongoing=False))
+        edges = np.diff(np.concatenate(([0], met.astype(np.int8), [0])))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        need_us = round(rule.sustain_s(p) * 1e6)
+        for s, e in zip(starts, stops, strict=True):
+            run_idx = idx[s:e]
+            extends = prior if s == 0 and prior is not None else None
+            onset_us = (
+                cols.t_us[run_idx[0]] if extends is None else (extends.onset_at - obs[0].at) // _US
+            )
+            manual = np.logical_or.accumulate(cols.manual[run_idx])
+            ok = (cols.t_us[run_idx] - onset_us >= need_us) | manual
+            if extends is not None and extends.any_manual:
+                ok[:] = True
+            values = cond.value[run_idx]
+            k = int(np.argmax(values) if rule.worst_is_max else np.argmin(values))
+            run = _Run(
+                onset_at=obs[run_idx[0]].at,
+                last_at=obs[run_idx[-1]].at,
+                first_value=float(values[0]),
+                worst_value=float(values[k]),
+                worst_used_pef=bool(cond.used_pef[run_idx[k]]),
+                any_manual=bool(manual[-1]),
+                raised_at=obs[run_idx[int(np.argmax(ok))]].at if ok.any() else None,
+            )
+            if extends is not None:
+                run = _continued(rule, extends, run)
+            ongoing = bool(e == idx.size)
+            if ongoing:
+                runs[rule.rule_id] = run
+            if run.raised_at is not None:
+                alerts.append(_alert(rule, run, baseline, p, ongoing=ongoing))
+    alerts.sort(key=lambda a: (a.raised_at, RULE_IDS.index(a.rule_id)))
+    return AlertAdvance(AlertTracker(obs[-1].at, MappingProxyType(runs)), tuple(alerts))
 
 
 def step(
@@ -673,56 +807,17 @@ def step(
     tuple of (AlertTracker, tuple of AlertEvent)
         The new state, and the alerts raised, extended or ended by this observation.
     """
-    p = params or AlertParameters()
-    if tracker.last_at is not None and observation.at < tracker.last_at:
-        raise ValueError(
-            f"observation at {observation.at.isoformat()} is older than the latest one "
-            f"({tracker.last_at.isoformat()}); re-evaluate the stored series instead"
-        )
-    cols = _columns([observation])
-    manual = observation.source is ObservationSource.MANUAL
-    skip_ids = {rid for rid, _ in _not_evaluated(baseline)}
-    runs = dict(tracker.runs)
-    events: list[AlertEvent] = []
-    for rule in _RULES:
-        if rule.rule_id in skip_ids:
-            continue
-        cond = rule.condition(cols, baseline, p)
-        if not cond.observed[0]:
-            continue
-        run = runs.get(rule.rule_id)
-        if not cond.met[0]:
-            if run is not None:
-                del runs[rule.rule_id]
-                if run.raised_at is not None:
-                    events.append(
-                        AlertEvent(AlertEventKind.ENDED, _alert(rule, run, baseline, p, False))
-                    )
-            continue
-        value = float(cond.value[0])
-        if run is None:
-            run = _Run(
-                observation.at, observation.at, value, value, bool(cond.used_pef[0]), manual, None
-            )
-        else:
-            worse = value > run.worst_value if rule.worst_is_max else value < run.worst_value
-            run = replace(
-                run,
-                last_at=observation.at,
-                worst_value=value if worse else run.worst_value,
-                worst_used_pef=bool(cond.used_pef[0]) if worse else run.worst_used_pef,
-                any_manual=run.any_manual or manual,
-            )
-        if run.raised_at is not None:
+    raised_before = tracker.raised_onsets()
+    advanced = advance(tracker, (observation,), baseline, params)
+    events = []
+    for alert in advanced.alerts:
+        if not alert.ongoing:
+            kind = AlertEventKind.ENDED
+        elif raised_before.get(alert.rule_id) == alert.onset_at:
             kind = AlertEventKind.EXTENDED
-        elif run.any_manual or (observation.at - run.onset_at) // _US >= round(
-            rule.sustain_s(p) * 1e6
-        ):
-            run = replace(run, raised_at=observation.at)
-            kind = AlertEventKind.RAISED
         else:
-            kind = None
-        runs[rule.rule_id] = run
-        if kind is not None:
-            events.append(AlertEvent(kind, _alert(rule, run, baseline, p, True)))
-    return AlertTracker(observation.at, MappingProxyType(runs)), tuple(events)
+            kind = AlertEventKind.RAISED
+        events.append(AlertEvent(kind, alert))
+    order = {r.rule_id: i for i, r in enumerate(_RULES)}
+    events.sort(key=lambda ev: order[ev.alert.rule_id])
+    return advanced.tracker, tuple(events)

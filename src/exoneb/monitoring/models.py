@@ -125,6 +125,10 @@ class AlertRecord(Base):
     ``status``: ``open`` → ``acknowledged`` → ``resolved`` (resolving an open
     alert acknowledges it in the same step). ``ongoing`` is whether the
     condition still held on the latest observation that could judge it.
+    ``version`` counts the handling changes (acknowledge, resolve), not the
+    rules' updates of an ongoing alert's worst value and last time with each
+    reading: a device's next reading must not make a nurse's acknowledgement
+    a conflict, while two people handling the alert at once still collide.
     """
 
     __tablename__ = "monitoring_alert"
@@ -172,6 +176,29 @@ class AlertRecord(Base):
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+class AlertState(Base):
+    """Where the alert rules stand for a session: each rule's open run after the latest reading.
+
+    Written in the same transaction as the readings it has seen, so a new
+    reading is judged from this row and itself, without re-reading the
+    session's series (:func:`exoneb.monitoring.alerts.advance`). ``basis`` is a
+    digest of the baseline and thresholds it was computed with: when either
+    changes (an amended assessment), or a reading arrives older than
+    ``last_at``, the rules run again over the stored series and the row is
+    rebuilt. ``alert_ids`` maps each raised open run's rule to its stored
+    alert. A cache of the stored rows, not a record: it is never audited.
+    """
+
+    __tablename__ = "monitoring_alert_state"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    basis: Mapped[str] = mapped_column(String(64))
+    tracker: Mapped[dict[str, Any]] = mapped_column(JSON)
+    alert_ids: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AdverseEventRecord(Base):

@@ -304,7 +304,7 @@ async def stream(
     last_id = int(resume) if resume.isdigit() else after
 
     def poll(last: int, since: datetime | None, base: bool = False) -> service.LiveUpdate:
-        with auth.action() as ctx:
+        with auth.action(read_only=True) as ctx:
             return service.live(
                 ctx=ctx, session_id=session_id, after_id=last, since=since, with_baseline=base
             )

@@ -44,15 +44,19 @@ from exoneb.monitoring.adverse_events import (
 from exoneb.monitoring.alerts import (
     RULE_IDS,
     Alert,
+    AlertAdvance,
     AlertEvaluation,
     AlertEvent,
     AlertEventKind,
     AlertParameters,
     AlertTracker,
     Severity,
+    advance,
     airway_falls,
     evaluate_alerts,
     step,
+    tracker_from_state,
+    tracker_state,
 )
 from exoneb.monitoring.citations import NOT_IN_REFERENCE, sources_of
 from exoneb.monitoring.discharge import (
@@ -118,6 +122,7 @@ __all__ = [
     "AdverseEvent",
     "AirwayReading",
     "Alert",
+    "AlertAdvance",
     "AlertEvaluation",
     "AlertEvent",
     "AlertEventKind",
@@ -166,6 +171,7 @@ __all__ = [
     "StoppingParameters",
     "TermDefinition",
     "VitalParameter",
+    "advance",
     "airway_falls",
     "airway_readings",
     "build_ack",
@@ -182,4 +188,6 @@ __all__ = [
     "sources_of",
     "step",
     "to_observations",
+    "tracker_from_state",
+    "tracker_state",
 ]

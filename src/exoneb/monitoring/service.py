@@ -32,13 +32,14 @@ This is decision support for trained staff, not medical advice.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import operator
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, insert, or_, select, update
 
 from exoneb.accounts import service as accounts
 from exoneb.accounts.permissions import Action
@@ -55,6 +56,7 @@ from exoneb.monitoring.follow_up import call_due_at
 from exoneb.monitoring.models import (
     AdverseEventRecord,
     AlertRecord,
+    AlertState,
     CourseHold,
     DischargeRecord,
     FollowUpCall,
@@ -119,6 +121,19 @@ def _session(ctx: Ctx, session_id: int) -> tuple[TherapySession, Patient]:
     return session, patients.load_visible(ctx, session.patient_id)
 
 
+def _observed_session(ctx: Ctx, session_id: int) -> TherapySession:
+    """The session, if its patient is at the user's site (the patient is not loaded).
+
+    The per-reading paths (device batches, the live charts' re-reads) need the
+    session and the site check only.
+    """
+    session = ctx.db.get(TherapySession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    patients.check_visible(ctx, session.patient_id)
+    return session
+
+
 def _protocol(settings: Settings, protocol_id: str) -> ProtocolFile:
     """The session's protocol file; its sections give the thresholds (their defaults if absent)."""
     protocol = registry.get(settings.protocols_dir, protocol_id)
@@ -162,7 +177,8 @@ def timeline(*, ctx: Ctx, session_id: int) -> Timeline:
 
 def baseline(*, ctx: Ctx, session_id: int) -> rules.Baseline:
     """The pre-session values from the signed assessment (vitals and FEV1)."""
-    vitals = assessment.baseline_vitals(ctx=ctx, session_id=session_id) or {}
+    stored, fev1_l = assessment.baseline_values(ctx=ctx, session_id=session_id)
+    vitals = stored or {}
     try:
         return rules.Baseline(
             spo2_pct=vitals.get("spo2_percent"),
@@ -171,7 +187,7 @@ def baseline(*, ctx: Ctx, session_id: int) -> rules.Baseline:
             sbp_mmhg=vitals.get("systolic_bp_mmhg"),
             dbp_mmhg=vitals.get("diastolic_bp_mmhg"),
             temperature_c=vitals.get("temperature_c"),
-            fev1_l=assessment.baseline_fev1(ctx=ctx, session_id=session_id),
+            fev1_l=fev1_l,
             hypercapnia_risk=bool(vitals.get("hypercapnia_risk")),
         )
     except ValueError as exc:  # a stored baseline the rules cannot use: say so, do not guess
@@ -271,7 +287,7 @@ def record_observation(
     authorize(ctx=ctx, action=Action.OBSERVATION_RECORD)
     session, _ = _session(ctx, session_id)
     _check_observing(session)
-    values, _ = _values(ctx, session, data, "manual", None)
+    values, pure = _values(ctx, session, data, "manual", None)
     row = ObservationRecord(**values)
     ctx.db.add(row)
     ctx.db.flush()
@@ -279,7 +295,10 @@ def record_observation(
         ctx=ctx, action="observation.record", entity_type="monitoring_observation",
         entity_id=row.id, patient_id=session.patient_id, after=_observation_view(row),
     )  # fmt: skip
-    raised = evaluate_alerts(ctx=ctx, settings=settings, session=session, new_from=row.observed_at)
+    raised = evaluate_alerts(
+        ctx=ctx, settings=settings, session=session, new_from=row.observed_at,
+        fresh=([pure], row.id, row.id),
+    )  # fmt: skip
     if data.fev1_l is not None or data.pef_l_per_min is not None or data.temperature_c is not None:
         apply_stopping_rules(ctx=ctx, settings=settings, session=session)
     return row, raised
@@ -347,7 +366,7 @@ def ingest_batch(
     them — a constant number of statements whatever the batch size.
     """
     authorize(ctx=ctx, action=Action.OBSERVATION_INGEST)
-    session, _ = _session(ctx, session_id)
+    session = _observed_session(ctx, session_id)
     _check_observing(session)
     rows, fresh = _checked_batch(ctx, session, data)
     ids = bulk.insert_rows(ctx.db, ObservationRecord, _BATCH_COLUMNS, rows)
@@ -396,6 +415,11 @@ def alerts_of(*, ctx: Ctx, session_id: int) -> Sequence[AlertRecord]:
     ).all()
 
 
+def _basis(b: rules.Baseline, p: rules.AlertParameters) -> str:
+    """A digest of what the rules judge with; a stored state computed on another is void."""
+    return hashlib.sha256(repr((b, p)).encode()).hexdigest()
+
+
 def evaluate_alerts(
     *,
     ctx: Ctx,
@@ -404,21 +428,160 @@ def evaluate_alerts(
     new_from: datetime | None = None,
     fresh: tuple[list[rules.Observation], int, int] | None = None,
 ) -> list[AlertRecord]:
-    """Run the protocol's alert rules over the session's stored observations; store the result.
+    """Run the protocol's alert rules on new observations; store the alerts before anyone sees them.
 
-    A run already stored (same rule, overlapping in time) is updated — its
-    worst value, last time and whether it is still ongoing — and keeps its
-    handling; a new run is stored as an ``open`` alert with one audit row.
-    Returns the alerts stored now for the first time.
+    A run already stored is updated — its worst value, last time and whether it
+    is still ongoing — and keeps its handling; a new run is stored as an
+    ``open`` alert with one audit row. Returns the alerts stored now for the
+    first time.
 
-    ``new_from`` (the earliest observation just stored) bounds the work: only
-    observations from the longest sustain time (plus a minute) before it are
-    read, extended back to the onset of any stored alert still overlapping that
-    window — a run older than that would already have been raised and stored.
-    Without it the whole series is evaluated. ``fresh`` = (the pure observations
-    just inserted, their lowest and highest id) saves reading them back.
+    How much is read depends on what is known:
+
+    * ``fresh`` = (the pure observations just inserted, their lowest and highest
+      id) and a stored :class:`AlertState` on the same baseline and thresholds
+      that has seen nothing later than them: the rules continue from that state
+      over the new readings alone (:func:`rules.advance`) — a constant amount
+      of work per reading, however long the session or an alert has run;
+    * otherwise (the session's first reading, a reading older than the latest
+      one, an amended baseline, a caller without ``fresh``): the stored series
+      is evaluated again from the longest sustain time (plus a minute) before
+      ``new_from`` — extended back to the onset of any stored alert still
+      overlapping that window — or whole without ``new_from``, and the state is
+      rebuilt from it.
+
+    Both ways give the same alerts (``tests/unit/monitoring/test_alerts.py``
+    checks it on random series). The audit chain's lock is held first, so two
+    transactions never read and rewrite one session's state at once.
     """
+    audit.lock_chain(ctx.db)
     params = alert_parameters(settings, session.protocol_id)
+    base = baseline(ctx=ctx, session_id=session.id)
+    basis = _basis(base, params)
+    state = ctx.db.execute(
+        select(
+            AlertState.last_at, AlertState.basis, AlertState.tracker, AlertState.alert_ids
+        ).where(AlertState.session_id == session.id)
+    ).first()  # plain columns, no ORM object: this runs with every reading
+    now = ctx.clock.now()
+    before = _usable_state(state, basis, fresh)
+    if before is not None and fresh is not None and state is not None:
+        advanced = rules.advance(before, fresh[0], base, params)
+        ids = {rid: int(i) for rid, i in state.alert_ids.items()}
+        raised = _store_continued(ctx, session, before, advanced, ids, now)
+    else:
+        advanced, ids, raised = _evaluate_window(ctx, session, base, params, new_from, fresh, now)
+    tracker = advanced.tracker
+    if tracker.last_at is not None:  # nothing judged yet (no reading): no state to keep
+        values = {
+            "last_at": tracker.last_at, "basis": basis, "tracker": rules.tracker_state(tracker),
+            "alert_ids": {rid: ids[rid] for rid in tracker.raised_onsets()}, "updated_at": now,
+        }  # fmt: skip
+        if state is None:
+            ctx.db.execute(insert(AlertState).values(session_id=session.id, **values))
+        else:
+            ctx.db.execute(
+                update(AlertState).where(AlertState.session_id == session.id).values(**values)
+            )
+    push.announce(ctx, session.id)  # new observations are stored: wake the live charts
+    return raised
+
+
+def _usable_state(
+    state: Row[Any] | None,
+    basis: str,
+    fresh: tuple[list[rules.Observation], int, int] | None,
+) -> rules.AlertTracker | None:
+    """The stored tracker, when the new readings can simply continue it (else ``None``)."""
+    if fresh is None or state is None or state.basis != basis:
+        return None
+    if min(o.at for o in fresh[0]) < as_utc(state.last_at):
+        return None  # a late reading: the runs around it must be evaluated again
+    try:
+        return rules.tracker_from_state(state.tracker)
+    except (KeyError, TypeError, ValueError):  # written by another version: rebuild it
+        return None
+
+
+def _update_alert(ctx: Ctx, alert_id: int, alert: rules.Alert, now: datetime) -> None:
+    """The rules' new view of a stored alert (worst value, last time, ongoing).
+
+    One UPDATE by id, without loading the row and without counting a version:
+    the version counts handling changes only (see :class:`AlertRecord`).
+    """
+    values = {k: v for k, v in _alert_values(alert).items() if k != "sources"}
+    ctx.db.execute(
+        update(AlertRecord)
+        .where(AlertRecord.id == alert_id)
+        .values(**values, updated_at=now)
+        .execution_options(synchronize_session="evaluate")
+    )
+
+
+def _insert_alert(
+    ctx: Ctx, session: TherapySession, alert: rules.Alert, now: datetime
+) -> AlertRecord:
+    """Store a newly raised alert, with its audit row."""
+    row = AlertRecord(
+        session_id=session.id, patient_id=session.patient_id, rule_id=alert.rule_id,
+        status=OPEN, protocol_id=session.protocol_id, protocol_version=session.protocol_version,
+        stored_at=now, updated_at=now, **_alert_values(alert),
+    )  # fmt: skip
+    ctx.db.add(row)
+    ctx.db.flush()
+    audit.record(
+        ctx=ctx, action="alert.raise", entity_type="monitoring_alert", entity_id=row.id,
+        entity_version=row.version, patient_id=session.patient_id,
+        after={"rule_id": row.rule_id, "severity": row.severity, "message": row.message,
+               "protocol": f"{session.protocol_id} {session.protocol_version}"},
+    )  # fmt: skip
+    return row
+
+
+def _store_continued(
+    ctx: Ctx,
+    session: TherapySession,
+    before: rules.AlertTracker,
+    advanced: rules.AlertAdvance,
+    ids: dict[str, int],
+    now: datetime,
+) -> list[AlertRecord]:
+    """Store what the new readings did, knowing which stored alert each open run is."""
+    onsets = before.raised_onsets()
+    raised: list[AlertRecord] = []
+    for alert in advanced.alerts:
+        if onsets.get(alert.rule_id) == alert.onset_at and alert.rule_id in ids:
+            _update_alert(ctx, ids[alert.rule_id], alert, now)
+            continue
+        stored = None
+        if before.last_at is not None and alert.onset_at <= before.last_at:
+            # A run starting on a reading at the very time of the latest one seen
+            # (a resent reading): it may be stored already.
+            stored = ctx.db.scalars(
+                select(AlertRecord.id).where(
+                    AlertRecord.session_id == session.id, AlertRecord.rule_id == alert.rule_id,
+                    AlertRecord.onset_at == alert.onset_at,
+                )
+            ).first()  # fmt: skip
+        if stored is not None:
+            _update_alert(ctx, stored, alert, now)
+            ids[alert.rule_id] = stored
+            continue
+        row = _insert_alert(ctx, session, alert, now)
+        ids[alert.rule_id] = row.id
+        raised.append(row)
+    return raised
+
+
+def _evaluate_window(
+    ctx: Ctx,
+    session: TherapySession,
+    base: rules.Baseline,
+    params: rules.AlertParameters,
+    new_from: datetime | None,
+    fresh: tuple[list[rules.Observation], int, int] | None,
+    now: datetime,
+) -> tuple[rules.AlertAdvance, dict[str, int], list[AlertRecord]]:
+    """Evaluate the stored series (from a window before ``new_from``); match the stored alerts."""
     stored = list(alerts_of(ctx=ctx, session_id=session.id))
     since = None
     if new_from is not None:
@@ -432,43 +595,26 @@ def evaluate_alerts(
     else:
         series = _pure_observations(ctx, session.id, since, skip_ids=(fresh[1], fresh[2]))
         series += fresh[0]
-    evaluation = rules.evaluate_alerts(series, baseline(ctx=ctx, session_id=session.id), params)
-    now = ctx.clock.now()
+    advanced = rules.advance(rules.AlertTracker(), series, base, params)
     raised: list[AlertRecord] = []
-    for alert in evaluation.alerts:
-        values = _alert_values(alert)
+    ids: dict[str, int] = {}
+    for alert in advanced.alerts:
         row = next(
             (s for s in stored if s.rule_id == alert.rule_id
              and as_utc(s.onset_at) <= alert.last_at and as_utc(s.last_at) >= alert.onset_at),
             None,
         )  # fmt: skip
-        if row is not None:
-            changed = {
-                k: v for k, v in values.items() if k != "sources" and _differs(getattr(row, k), v)
-            }
-            if changed:
-                for k, v in changed.items():
-                    setattr(row, k, v)
-                row.updated_at = now
-            continue
-        row = AlertRecord(
-            session_id=session.id, patient_id=session.patient_id, rule_id=alert.rule_id,
-            status=OPEN, protocol_id=session.protocol_id, protocol_version=session.protocol_version,
-            stored_at=now, updated_at=now, **values,
-        )  # fmt: skip
-        ctx.db.add(row)
-        ctx.db.flush()
-        stored.append(row)
-        raised.append(row)
-        audit.record(
-            ctx=ctx, action="alert.raise", entity_type="monitoring_alert", entity_id=row.id,
-            entity_version=row.version, patient_id=session.patient_id,
-            after={"rule_id": row.rule_id, "severity": row.severity, "message": row.message,
-                   "protocol": f"{session.protocol_id} {session.protocol_version}"},
-        )  # fmt: skip
-    ctx.db.flush()
-    push.announce(ctx, session.id)  # new observations are stored: wake the live charts
-    return raised
+        if row is None:
+            row = _insert_alert(ctx, session, alert, now)
+            stored.append(row)
+            raised.append(row)
+        elif any(
+            _differs(getattr(row, k), v) for k, v in _alert_values(alert).items() if k != "sources"
+        ):
+            _update_alert(ctx, row.id, alert, now)
+        if alert.ongoing:
+            ids[alert.rule_id] = row.id
+    return advanced, ids, raised
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -1216,7 +1362,7 @@ def live(
 ) -> LiveUpdate:
     """What changed in a session since the chart last asked (a re-read: not audited again)."""
     authorize(ctx=ctx, action=Action.PATIENT_READ)
-    session, _ = _session(ctx, session_id)
+    session = _observed_session(ctx, session_id)
     rows = ctx.db.scalars(
         select(ObservationRecord)
         .where(ObservationRecord.session_id == session.id, ObservationRecord.id > after_id)

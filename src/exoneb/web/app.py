@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         factory=make_session_factory(engine),
         clock=clock or SystemClock(),
     )
-    app.middleware("http")(security.security_headers)
+    app.add_middleware(security.SecurityHeaders)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for prefix, router in routers():

@@ -35,9 +35,9 @@ class Auth:
     login_session_id: int
     ip: str | None
 
-    def action(self) -> AbstractContextManager[Ctx]:
-        """Run one user action in one transaction, as this user."""
-        return self.state.action(self.actor, self.ip)
+    def action(self, *, read_only: bool = False) -> AbstractContextManager[Ctx]:
+        """Run one user action in one transaction, as this user (``read_only``: it only reads)."""
+        return self.state.action(self.actor, self.ip, read_only=read_only)
 
     def can(self, action: Action) -> bool:
         """Whether to show the control for ``action`` (the service still decides)."""
@@ -58,6 +58,16 @@ async def require_auth(request: Request) -> Auth:
     ip = client_ip(request)
 
     def resolve() -> tuple[Actor, str, int] | None:
+        # Most requests only read the login session: no write lock, no commit to disk. Only
+        # an expiry or a stale activity time (every 30 s at most) needs a write transaction.
+        with state.action(ANONYMOUS, ip, read_only=True) as ctx:
+            session, to_write = accounts.peek_session(
+                ctx=ctx, settings=state.settings, token=token, background=background
+            )
+            if not to_write:
+                if session is None:
+                    return None
+                return accounts.actor_for(session.user), session.csrf_token, session.id
         with state.action(ANONYMOUS, ip) as ctx:
             session = accounts.resolve_session(
                 ctx=ctx, settings=state.settings, token=token, background=background

@@ -14,7 +14,13 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from exoneb.core.errors import AuthenticationRequired, DomainError, InvalidInput, StaleEdit
+from exoneb.core.errors import (
+    AuthenticationRequired,
+    Busy,
+    DomainError,
+    InvalidInput,
+    StaleEdit,
+)
 from exoneb.web.security import apply_headers
 from exoneb.web.templating import render
 
@@ -40,7 +46,8 @@ async def domain_error(request: Request, exc: Exception) -> Response:
                 changed_at=exc.changed_at.isoformat(),
                 current_version=exc.version,
             )
-        return JSONResponse(body, status_code=exc.status_code)
+        headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
     if isinstance(exc, AuthenticationRequired) and request.url.path != "/login":
         target = "/login"
         if request.headers.get("HX-Request"):

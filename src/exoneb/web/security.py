@@ -7,10 +7,10 @@ carry the synchronizer token of its login session (checked in ``web.deps``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exoneb.core.errors import CsrfRejected
 from exoneb.web.state import app_state
@@ -85,20 +85,45 @@ def check_origin(request: Request) -> None:
         raise CsrfRejected("This request came from another website and was refused.")
 
 
-async def security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Add the security headers to every response; never cache patient data."""
-    response = await call_next(request)
-    apply_headers(request, response)
-    return response
+class SecurityHeaders:
+    """Add the security headers to every response; never cache patient data.
+
+    A plain ASGI middleware rather than Starlette's ``BaseHTTPMiddleware``
+    (``app.middleware("http")``), which runs every request in a task group of
+    its own and relays each chunk of a streamed body through a queue: measured
+    as a few percent of a device's posted reading, and on every event of the
+    live charts' streams (docs/monitoring.md, "Performance").
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = _headers_for(scope["path"], scope["scheme"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _headers_for(path: str, scheme: str) -> list[tuple[str, str]]:
+    out = list(SECURITY_HEADERS.items())
+    if not path.startswith("/static/"):
+        out.append(("Cache-Control", "no-store"))
+    if scheme == "https":
+        out.append(("Strict-Transport-Security", "max-age=31536000"))
+    return out
 
 
 def apply_headers(request: Request, response: Response) -> None:
-    """Set the security headers on one response."""
-    for name, value in SECURITY_HEADERS.items():
+    """Set the security headers on one response (error responses built outside the middleware)."""
+    for name, value in _headers_for(request.url.path, request.url.scheme):
         response.headers.setdefault(name, value)
-    if not request.url.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    if request.url.scheme == "https":
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -27,9 +27,13 @@ class AppState:
     factory: sessionmaker[DbSession]
     clock: Clock
 
-    def action(self, actor: Actor, ip: str | None) -> AbstractContextManager[Ctx]:
-        """One transaction for one user action."""
-        return transaction.action(self.factory, actor=actor, clock=self.clock, ip=ip)
+    def action(
+        self, actor: Actor, ip: str | None, *, read_only: bool = False
+    ) -> AbstractContextManager[Ctx]:
+        """One transaction for one user action (``read_only``: see :func:`transaction.action`)."""
+        return transaction.action(
+            self.factory, actor=actor, clock=self.clock, ip=ip, read_only=read_only
+        )
 
 
 def app_state(request: Request) -> AppState:

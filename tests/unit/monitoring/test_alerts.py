@@ -7,6 +7,8 @@ reactivity, FEV1 fall ≥ 20 %), [design default].
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import json
 from datetime import timedelta
 
 import pytest
@@ -20,8 +22,11 @@ from exoneb.monitoring.alerts import (
     AlertParameters,
     AlertTracker,
     Severity,
+    advance,
     evaluate_alerts,
     step,
+    tracker_from_state,
+    tracker_state,
 )
 from exoneb.monitoring.citations import sources_of
 from exoneb.monitoring.observations import Baseline, Observation, ObservationSource
@@ -303,6 +308,63 @@ def test_incremental_and_batch_agree(obs: list[Observation]) -> None:
     batch = evaluate_alerts(obs, BASELINE).alerts
     key = lambda a: (a.rule_id, a.onset_at, a.raised_at, a.first_value)  # noqa: E731
     assert sorted(map(key, raised)) == sorted(map(key, batch))
+
+
+@given(series(), st.lists(st.integers(1, 40), max_size=10))
+def test_advancing_in_batches_ends_where_the_whole_series_does(
+    obs: list[Observation], cuts: list[int]
+) -> None:
+    # The stored tracker path: any split of the series into consecutive batches
+    # (each fed to ``advance`` through a JSON round trip of the state) leaves every
+    # alert exactly as one evaluation of the whole series describes it.
+    bounds = sorted({0, len(obs), *(c for c in cuts if c < len(obs))})
+    tracker, latest = AlertTracker(), {}
+    for lo, hi in itertools.pairwise(bounds):
+        tracker = tracker_from_state(json.loads(json.dumps(tracker_state(tracker))))
+        advanced = advance(tracker, obs[lo:hi], BASELINE)
+        tracker = advanced.tracker
+        latest.update({(a.rule_id, a.onset_at): a for a in advanced.alerts})
+    whole = evaluate_alerts(obs, BASELINE).alerts
+    assert sorted(latest.values(), key=lambda a: (a.raised_at, RULE_IDS.index(a.rule_id))) == list(
+        whole
+    )
+
+
+def test_advance_continues_a_run_across_batches() -> None:
+    # 20 s of SpO2 91 (fall of 5 from 96) then 15 s more in a second batch: raised at +30 s,
+    # onset kept at T0, worst the lowest of both batches.
+    first = advance(AlertTracker(), spo2_series([91.0] * 20), BASELINE)
+    assert first.alerts == ()
+    second = advance(
+        first.tracker,
+        [dev(20 + i, spo2_pct=v) for i, v in enumerate([91.0] * 9 + [90.5] * 6)],
+        BASELINE,
+    )
+    (fall,) = [a for a in second.alerts if a.rule_id == "spo2_fall"]
+    assert (fall.onset_at, fall.raised_at, fall.worst_value, fall.ongoing) == (
+        at(0),
+        at(30),
+        90.5,
+        True,
+    )
+    third = advance(second.tracker, [dev(40, spo2_pct=96.0)], BASELINE)
+    assert [(a.rule_id, a.ongoing, a.last_at) for a in third.alerts] == [
+        ("spo2_fall", False, at(34))
+    ]
+    assert "spo2_fall" not in third.tracker.runs
+
+
+def test_advance_refuses_a_reading_older_than_the_tracker() -> None:
+    tracker = advance(AlertTracker(), [dev(10, spo2_pct=96.0)], BASELINE).tracker
+    with pytest.raises(ValueError, match="older"):
+        advance(tracker, [dev(12, spo2_pct=96.0), dev(9, spo2_pct=96.0)], BASELINE)
+
+
+def test_a_stored_tracker_with_an_unknown_rule_is_refused() -> None:
+    state = tracker_state(advance(AlertTracker(), spo2_series([91.0] * 3), BASELINE).tracker)
+    state["runs"]["no_such_rule"] = state["runs"]["spo2_fall"]
+    with pytest.raises(ValueError, match="no_such_rule"):
+        tracker_from_state(state)
 
 
 @given(
