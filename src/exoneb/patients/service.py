@@ -64,13 +64,6 @@ def load_visible(ctx: Ctx, patient_id: int) -> Patient:
     return _visible(ctx, ctx.db.get(Patient, patient_id))
 
 
-def check_visible(ctx: Ctx, patient_id: int) -> None:
-    """:func:`load_visible` without loading the patient (one column): for paths run per reading."""
-    site_id = ctx.db.scalar(select(Patient.site_id).where(Patient.id == patient_id))
-    if site_id is None or site_id != ctx.actor.site_id:
-        raise NotFound("No patient with this id at your site.")
-
-
 def _check_version(patient: Patient, version: int) -> None:
     if patient.version != version:
         raise StaleEdit(
