@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from exoneb.accounts.models import User
+from exoneb.accounts.models import Site, User
 from exoneb.cli import _register, app
 from exoneb.core.audit import AuditEvent
 from exoneb.core.config import get_settings
@@ -66,6 +67,30 @@ def test_user_add_creates_an_audited_account(cli: CliRunner, db_url: str) -> Non
     )  # fmt: skip
     assert weak.exit_code == 1
     assert "at least 10 characters" in weak.output
+
+
+def test_site_time_zone_is_given_checked_and_changed_from_the_cli(
+    cli: CliRunner, db_url: str
+) -> None:
+    def add(zone: str) -> Any:
+        return cli.invoke(
+            app, ["user", "add", "t.zone", "--role", "nurse", "--name", "Tz", "--site", "S8",
+                  "--time-zone", zone, "--password", "a long enough password"],
+        )  # fmt: skip
+
+    refused = add("BST")
+    assert refused.exit_code == 1
+    assert "Unknown time zone 'BST'" in refused.output
+    assert add("Europe/London").exit_code == 0
+    moved = cli.invoke(
+        app, ["user", "site-time-zone", "S8", "America/New_York", "--reason", "site moved"]
+    )
+    assert moved.exit_code == 0, moved.output
+    bad = cli.invoke(app, ["user", "site-time-zone", "S8", "Mars/Base", "--reason", "x"])
+    assert bad.exit_code == 1
+    assert "Not changed: Unknown time zone 'Mars/Base'" in bad.output
+    assert _count(db_url, select(func.count(Site.id)).where(
+        Site.code == "S8", Site.time_zone == "America/New_York")) == 1  # fmt: skip
 
 
 def test_demo_seeds_once_and_prints_logins(cli: CliRunner, db_url: str) -> None:
@@ -137,7 +162,8 @@ def test_demo_sessions_reach_monitoring_and_their_reports_build(
                 False, False, False, True,
             ]  # fmt: skip
             calls = follow_up_service.follow_up_calls(ctx=ctx, settings=settings)
-            assert {c.call.status for c in calls} == {"done"}  # the next-day calls were made
+            # the next-day calls were made; one never answered waits for a physician's review
+            assert sorted(c.call.status for c in calls) == ["done", "done", "gave_up"]
             assert e.recommendation is not None
             assert e.recommendation.action.value == "escalate"
             monitored = next(s for s, state in states.items() if state == "monitoring")

@@ -459,6 +459,8 @@ def test_the_next_day_call_is_at_10_on_the_site_clocks_across_dst(
     api: Any = nurse.client.get("/api/v1/follow-up-calls")
     listed = api.json()[0]
     assert (listed["time_zone"], datetime.fromisoformat(listed["due_at"])) == (zone, expected)
+    sheet: Any = nurse.client.get(f"/sessions/{session_id}/monitoring/sheet")
+    assert f"We will telephone you on {label}." in sheet.text  # the patient's own clock
 
 
 def test_a_retry_time_typed_on_the_page_is_site_time(world: World) -> None:

@@ -332,11 +332,15 @@ def _alerting(d: _Demo, session_id: int) -> None:
 
 
 def _next_day_calls(d: _Demo) -> None:
-    """The next-day calls of the discharged subjects: each reached, no new symptoms."""
+    """The next-day calls of the discharged subjects: reached, no new symptoms — except the
+    last, never answered: the protocol's third attempt gives it up, for a physician to review."""
     nurse = d.as_(Role.NURSE)
-    for row in follow_up_service.follow_up_calls(ctx=nurse, settings=d.settings,
-                                                 include_done=False):  # fmt: skip
+    rows = follow_up_service.follow_up_calls(ctx=nurse, settings=d.settings, include_done=False)
+    for n, row in enumerate(rows):
         d.at(row.call.due_at)
+        if n == len(rows) - 1:
+            _unanswered(d, row.call.id)
+            continue
         follow_up_service.record_follow_up_attempt(
             ctx=nurse, settings=d.settings, call_id=row.call.id,
             data=FollowUpAttemptRequest(version=row.call.version, outcome="reached",
@@ -344,6 +348,21 @@ def _next_day_calls(d: _Demo) -> None:
                                         note="Demo: feels well, no new symptoms"),
         )  # fmt: skip
         d.wait(5)
+
+
+def _unanswered(d: _Demo, call_id: int) -> None:
+    """Not reached at the due time and at each protocol retry, until the calls stop."""
+    nurse = d.as_(Role.NURSE)
+    call = None
+    while call is None or call.status == "open":
+        if call is not None:
+            d.at(call.due_at)
+        call, _ = follow_up_service.record_follow_up_attempt(
+            ctx=nurse, settings=d.settings, call_id=call_id,
+            data=FollowUpAttemptRequest(version=call.version if call else 1,
+                                        outcome="not_reached",
+                                        note="Demo: no answer, voicemail left"),
+        )  # fmt: skip
 
 
 def _stock(d: _Demo) -> None:

@@ -154,7 +154,18 @@ class CallRow:
 
     def local(self, at: datetime | None) -> str:
         """``at`` on the site's clocks with the zone (``2026-03-30 10:00 BST``); "—" if none."""
-        return "—" if at is None else local_label(as_utc(at), self.time_zone)
+        return site_time(at, self.time_zone)
+
+
+def site_time(at: datetime | None, zone: ZoneInfo) -> str:
+    """A stored instant as the site's clocks show it, with the zone; "—" if none."""
+    return "—" if at is None else local_label(as_utc(at), zone)
+
+
+def session_time_zone(*, ctx: Ctx, session_id: int) -> ZoneInfo:
+    """The zone of the site of a session's patient (read with the page that shows it)."""
+    _, patient = service._session(ctx, session_id)
+    return accounts.site_time_zone(ctx=ctx, site_id=patient.site_id)
 
 
 def _params(settings: Settings, protocol_id: str) -> DischargeParameters:

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -274,7 +275,10 @@ def sheet(request: Request, session_id: int, auth: AuthDep) -> Response:
     """The printable patient sheet: what was done, whom to call, what to watch for."""
     with auth.action() as ctx:
         data = service.page(ctx=ctx, settings=auth.state.settings, session_id=session_id)
-    return render(request, "monitoring/sheet.html", {"p": data}, auth=auth)
+        zone = follow_up_service.session_time_zone(ctx=ctx, session_id=session_id)
+    # The patient reads their own clock: every time on the sheet in the site's zone, named.
+    local = partial(follow_up_service.site_time, zone=zone)
+    return render(request, "monitoring/sheet.html", {"p": data, "local": local}, auth=auth)
 
 
 @router.get("/monitoring")
