@@ -170,8 +170,10 @@ def monitoring_section(ctx: Ctx, sc: SessionContext) -> Section:
                   Item("Follow-up", utc_text(record.follow_up_at)),
                   Item("Follow-up call", None if call is None else
                        f"{call.status}, {call.attempts} attempt(s)"
-                       + (f", done {utc_text(call.completed_at)} by {call.completed_by}"
+                       + (f", {'done' if call.status == 'done' else 'gave up'} "
+                          f"{utc_text(call.completed_at)} by {call.completed_by}"
                           if call.completed_at else "")
+                       + (f" ({call.gave_up_reason})" if call.gave_up_reason else "")
                        + (", symptoms reported" if call.symptoms_reported else "")),
                   Item("Contact", record.contact)]  # fmt: skip
         tables_.append(Table("Discharge checklist",
