@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from exoneb.accounts import service as accounts
 from exoneb.accounts.models import User
 from exoneb.accounts.permissions import Role
+from exoneb.core import migrate
 from exoneb.core.audit import AuditEvent
+from exoneb.core.db import make_engine
 from exoneb.core.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleEdit
 from exoneb.inhalation import service as inhalation
 from exoneb.inhalation.schemas import SignIn as InhalationSignIn
@@ -789,3 +791,26 @@ def test_given_up_calls_on_the_page_and_api(world: World) -> None:
     ]
     session_page: Any = nurse.client.get(f"/sessions/{session_id}/monitoring")
     assert "not reached, gave up" in session_page.text
+
+
+def test_downgrading_0013_reopens_given_up_calls_and_upgrading_again_keeps_them(
+    world: World,
+) -> None:
+    """Revision 0012 knows only open/done: a given-up call goes back to open, never lost."""
+    session_id, _ = _discharged(world)
+    _give_up(world, session_id, "readmitted to hospital")
+    world.factory.kw["bind"].dispose()  # no pooled connection while the tables are rebuilt
+    url = world.settings.database_url
+    migrate.downgrade(url, "0012")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT status, completed_by, attempts FROM monitoring_follow_up_call"
+            )).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("open", None, 0)]
+    migrate.upgrade(url)
+    assert migrate.drift(url) == []
+    assert _calls(world) == [(session_id, "upcoming", _next_day_10(world.clock.now()))]
