@@ -53,11 +53,14 @@ router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
 
 #: How often the live stream re-reads the stored rows on SQLite (a commit in this process
-#: wakes it at once; this covers the other processes); on PostgreSQL a notification
-#: wakes it at once and the re-read after PG_FALLBACK_S only covers a missed notification.
+#: wakes it at once, including the HL7 listener of ``exoneb serve --hl7-port``; this covers
+#: writers in other processes: a separate ``exoneb monitor-gateway``, the CLI). Each open
+#: chart re-reads this often, so it is a cost per chart: at 1 s, 50 open charts were 50
+#: re-reads a second of the server's CPU (docs/monitoring.md, Performance). On PostgreSQL a
+#: notification wakes it at once and the re-read after PG_FALLBACK_S only covers a missed one.
 #: STREAM_LIFETIME_S: how long one stream lives (the browser's EventSource reconnects by
 #: itself, resuming from the last id).
-POLL_S = 1.0
+POLL_S = 5.0
 PG_FALLBACK_S = 5.0
 STREAM_LIFETIME_S = 300.0
 

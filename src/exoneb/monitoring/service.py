@@ -1366,16 +1366,17 @@ def live(
     """What changed in a session since the chart last asked (a re-read: not audited again)."""
     authorize(ctx=ctx, action=Action.PATIENT_READ)
     session = _observed_session(ctx, session_id)
-    rows = ctx.db.scalars(
-        select(ObservationRecord)
+    # Plain columns, not ORM objects: every open chart re-reads with every reading.
+    rows = ctx.db.execute(
+        select(*_LIVE_OBSERVATION)
         .where(ObservationRecord.session_id == session.id, ObservationRecord.id > after_id)
         .order_by(ObservationRecord.id)
         .limit(2000)
     ).all()
-    stmt = select(AlertRecord).where(AlertRecord.session_id == session.id)
+    stmt = select(*_LIVE_ALERT).where(AlertRecord.session_id == session.id)
     if since is not None:
         stmt = stmt.where(AlertRecord.updated_at > since)
-    alerts = ctx.db.scalars(stmt.order_by(AlertRecord.updated_at)).all()
+    alerts = ctx.db.execute(stmt.order_by(AlertRecord.updated_at)).all()
     newest = max((as_utc(a.updated_at) for a in alerts), default=since)
     return LiveUpdate(
         observations=[
@@ -1394,6 +1395,17 @@ def live(
         since=newest,
         baseline=_chart_baseline(ctx, session.id) if with_baseline else {},
     )  # fmt: skip
+
+
+_LIVE_OBSERVATION = tuple(
+    getattr(ObservationRecord, c)
+    for c in ("id", "observed_at", "spo2_pct", "heart_rate_per_min", "fev1_l")
+)
+_LIVE_ALERT = tuple(
+    getattr(AlertRecord, c)
+    for c in ("id", "rule_id", "title", "severity", "status", "ongoing", "message", "raised_at",
+              "updated_at", "acknowledged_by", "resolved_by")
+)  # fmt: skip
 
 
 def _chart_baseline(ctx: Ctx, session_id: int) -> dict[str, float | None]:
