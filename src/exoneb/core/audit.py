@@ -104,6 +104,9 @@ def compute_hash(row: AuditEvent) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+_LOCKED_IN = "exoneb.audit.chain_locked_in"  # DbSession.info: the transaction holding the lock
+
+
 def lock_chain(db: DbSession) -> None:
     """Hold the audit chain's lock until the transaction ends (taken by every audited write).
 
@@ -114,7 +117,11 @@ def lock_chain(db: DbSession) -> None:
     Re-entrant within a transaction.
     """
     if db.get_bind().dialect.name == "postgresql":
+        txn = db.get_transaction()
+        if txn is not None and db.info.get(_LOCKED_IN) is txn:
+            return  # held since earlier in this transaction: spare the round trip
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+        db.info[_LOCKED_IN] = txn
     # SQLite: the transaction already began with BEGIN IMMEDIATE (see core.db).
 
 
