@@ -181,3 +181,23 @@ def test_readings_extending_an_alert_do_not_make_its_acknowledgement_stale(world
         row = ctx.db.get(AlertRecord, alert_id)
         assert row is not None
         assert (row.status, row.last_at) == ("acknowledged", last_at + timedelta(seconds=6))
+
+
+def test_a_run_on_readings_minutes_apart_survives_a_rebuild(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A monitor sending every 100 s: SpO2 87 % at +0 s opens a run (not yet sustained), and
+    # the next reading arrives after an amended baseline (the state is rebuilt from the stored
+    # window). The window must reach back to the open run's onset: 87 % held 100 s is raised.
+    session_id = start(world)
+    post(world, session_id, [(0, {"spo2_pct": 87.0})])
+    assert stored_alerts(world, session_id) == []
+    amended = dataclasses.replace(_baseline(world, session_id), spo2_pct=97.0)
+    monkeypatch.setattr(monitoring, "baseline", lambda *, ctx, session_id: amended)
+    post(world, session_id, [(100, {"spo2_pct": 87.0})])
+    stored = stored_alerts(world, session_id)
+    assert [(a[0], a[1]) for a in stored] == [
+        ("spo2_fall", T0[session_id]),
+        ("spo2_low", T0[session_id]),
+    ]
+    assert stored == evaluated(world, session_id, amended)

@@ -12,6 +12,7 @@ here instead of server errors.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -61,7 +62,7 @@ def action(
     """
     db = factory()
     bind = db.get_bind()
-    gate = None if read_only or not isinstance(bind, Engine) else write_gate(bind)
+    gate = None if read_only else _gate(bind)
     if gate is not None and not gate.acquire(timeout=WRITE_WAIT_S):
         db.close()
         raise Busy(BUSY_MESSAGE)
@@ -72,23 +73,7 @@ def action(
                     db.connection(execution_options={READ_ONLY: True})
                 yield Ctx(db=db, actor=actor, clock=clock, ip=ip)
         except PermissionDenied as exc:
-            with db.begin():
-                audit.append(
-                    db=db,
-                    occurred_at=clock.now(),
-                    actor_user_id=exc.user_id,
-                    actor_username=exc.username,
-                    actor_role=exc.role,
-                    action="permission.denied",
-                    entity_type="permission",
-                    entity_id=exc.action,
-                    entity_version=None,
-                    patient_id=None,
-                    before=None,
-                    after=None,
-                    reason=exc.message,
-                    ip=ip,
-                )
+            _audit_refusal(db, bind, exc, clock, ip, gate_held=gate is not None)
             raise
         except StaleDataError as exc:
             raise Conflict(RACE_MESSAGE) from exc
@@ -100,10 +85,58 @@ def action(
                 ) from exc
             raise
         except OperationalError as exc:
-            if "database is locked" in str(exc.orig):  # SQLite: another process held the lock
-                raise Busy(BUSY_MESSAGE) from exc
+            _raise_if_busy(exc)
             raise
     finally:
-        db.close()
+        try:
+            db.close()
+        finally:
+            if gate is not None:
+                gate.release()
+
+
+def _gate(bind: object) -> threading.RLock | None:
+    return write_gate(bind) if isinstance(bind, Engine) else None
+
+
+def _raise_if_busy(exc: OperationalError) -> None:
+    if "database is locked" in str(exc.orig):  # SQLite: another process held the lock
+        raise Busy(BUSY_MESSAGE) from exc
+
+
+def _audit_refusal(
+    db: DbSession, bind: object, exc: PermissionDenied, clock: Clock, ip: str | None,
+    *, gate_held: bool,
+) -> None:  # fmt: skip
+    """Write the refusal's audit row in a transaction of its own, in the write queue.
+
+    A read-only action (a chart's re-read, the login check) holds no place in
+    the queue, so it takes one for this row.
+    """
+    gate = None if gate_held else _gate(bind)
+    if gate is not None and not gate.acquire(timeout=WRITE_WAIT_S):
+        raise Busy(BUSY_MESSAGE) from exc
+    try:
+        with db.begin():
+            audit.append(
+                db=db,
+                occurred_at=clock.now(),
+                actor_user_id=exc.user_id,
+                actor_username=exc.username,
+                actor_role=exc.role,
+                action="permission.denied",
+                entity_type="permission",
+                entity_id=exc.action,
+                entity_version=None,
+                patient_id=None,
+                before=None,
+                after=None,
+                reason=exc.message,
+                ip=ip,
+            )
+    except OperationalError as locked:
+        _raise_if_busy(locked)
+        raise
+    finally:
         if gate is not None:
             gate.release()

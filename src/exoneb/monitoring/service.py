@@ -418,9 +418,14 @@ def alerts_of(*, ctx: Ctx, session_id: int) -> Sequence[AlertRecord]:
     ).all()
 
 
+#: Part of every state's basis: bump it when a rule's logic changes, so states kept by the
+#: previous version are rebuilt instead of continued.
+ALERT_STATE_FORMAT = 1
+
+
 def _basis(b: rules.Baseline, p: rules.AlertParameters) -> str:
     """A digest of what the rules judge with; a stored state computed on another is void."""
-    return hashlib.sha256(repr((b, p)).encode()).hexdigest()
+    return hashlib.sha256(repr((ALERT_STATE_FORMAT, b, p)).encode()).hexdigest()
 
 
 def evaluate_alerts(
@@ -449,8 +454,8 @@ def evaluate_alerts(
       one, an amended baseline, a caller without ``fresh``): the stored series
       is evaluated again from the longest sustain time (plus a minute) before
       ``new_from`` — extended back to the onset of any stored alert still
-      overlapping that window — or whole without ``new_from``, and the state is
-      rebuilt from it.
+      overlapping that window and of every open run of the stored state — or
+      whole without ``new_from``, and the state is rebuilt from it.
 
     Both ways give the same alerts (``tests/unit/monitoring/test_alerts.py``
     checks it on random series). The audit chain's lock is held first, so two
@@ -472,7 +477,9 @@ def evaluate_alerts(
         ids = {rid: int(i) for rid, i in state.alert_ids.items()}
         raised = _store_continued(ctx, session, before, advanced, ids, now)
     else:
-        advanced, ids, raised = _evaluate_window(ctx, session, base, params, new_from, fresh, now)
+        advanced, ids, raised = _evaluate_window(
+            ctx, session, base, params, new_from, fresh, now, _open_onsets(state)
+        )
     tracker = advanced.tracker
     if tracker.last_at is not None:  # nothing judged yet (no reading): no state to keep
         values = {
@@ -500,9 +507,28 @@ def _usable_state(
     if min(o.at for o in fresh[0]) < as_utc(state.last_at):
         return None  # a late reading: the runs around it must be evaluated again
     try:
-        return rules.tracker_from_state(state.tracker)
-    except (KeyError, TypeError, ValueError):  # written by another version: rebuild it
+        tracker = rules.tracker_from_state(state.tracker)
+        ids = {rid: int(i) for rid, i in state.alert_ids.items()}
+    except (AttributeError, KeyError, TypeError, ValueError):  # unreadable: rebuild it
         return None
+    if not set(tracker.raised_onsets()) <= set(ids):
+        return None  # a raised run without its stored alert: rebuild from the stored rows
+    return tracker
+
+
+def _open_onsets(state: Row[Any] | None) -> list[datetime]:
+    """The onsets of the stored state's open runs, raised or not (whatever its basis).
+
+    The window evaluation must reach back to them: a run held on readings
+    further apart than the window (a monitor sending every 2 min) would
+    otherwise be cut at the window's start and judged not yet sustained.
+    """
+    if state is None:
+        return []
+    try:
+        return [as_utc(r.onset_at) for r in rules.tracker_from_state(state.tracker).runs.values()]
+    except (KeyError, TypeError, ValueError):
+        return []
 
 
 def _update_alert(ctx: Ctx, alert_id: int, alert: rules.Alert, now: datetime) -> None:
@@ -563,7 +589,7 @@ def _store_continued(
                 select(AlertRecord.id).where(
                     AlertRecord.session_id == session.id, AlertRecord.rule_id == alert.rule_id,
                     AlertRecord.onset_at == alert.onset_at,
-                )
+                ).order_by(AlertRecord.id.desc())
             ).first()  # fmt: skip
         if stored is not None:
             _update_alert(ctx, stored, alert, now)
@@ -583,13 +609,14 @@ def _evaluate_window(
     new_from: datetime | None,
     fresh: tuple[list[rules.Observation], int, int] | None,
     now: datetime,
+    open_onsets: Sequence[datetime] = (),
 ) -> tuple[rules.AlertAdvance, dict[str, int], list[AlertRecord]]:
     """Evaluate the stored series (from a window before ``new_from``); match the stored alerts."""
     stored = list(alerts_of(ctx=ctx, session_id=session.id))
     since = None
     if new_from is not None:
         margin = max(params.spo2_sustain_s, params.heart_rate_sustain_s) + 60.0
-        since = as_utc(new_from) - timedelta(seconds=margin)
+        since = min([as_utc(new_from) - timedelta(seconds=margin), *open_onsets])
         for s in stored:
             if as_utc(s.last_at) >= since or s.ongoing:
                 since = min(since, as_utc(s.onset_at))

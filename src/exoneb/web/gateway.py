@@ -2,7 +2,7 @@
 
 Why inside: on SQLite the live push reaches only the streams of the process
 that committed (:mod:`exoneb.monitoring.push`), so a gateway in its own process
-(``exoneb monitor-gateway``) reaches the charts only at their 1 s fallback
+(``exoneb monitor-gateway``) reaches the charts only at their 5 s fallback
 re-read. Run in the web server's process, the commit of each message wakes the
 charts of its session at once. On PostgreSQL either form pushes at once
 (``pg_notify``); the separate process keeps the listener apart from the web
