@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from exoneb.core import transaction
+from exoneb.core import migrate, transaction
 from exoneb.core.clock import FrozenClock, SystemClock
 from exoneb.core.context import SYSTEM
 from exoneb.core.db import make_engine, make_session_factory
-from exoneb.core.errors import Busy
+from exoneb.core.errors import Busy, PermissionDenied
 
 
 @pytest.fixture
@@ -141,3 +141,41 @@ def test_the_api_answers_busy_with_503_and_retry_after() -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert "Nothing was saved" in response.json()["detail"]
+
+
+def test_a_refused_read_only_action_is_audited_after_a_long_write(tmp_path: Path) -> None:
+    # A chart's re-read by a role without the permission, while a device batch holds the
+    # write lock longer than the busy timeout: the refusal's audit row queues for its turn
+    # and is written; the user gets the refusal (403), not a server error.
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url, busy_timeout_ms=200)
+    factory = make_session_factory(engine)
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with transaction.action(factory, actor=SYSTEM, clock=SystemClock()) as ctx:
+            ctx.db.execute(text("SELECT 1"))
+            holding.set()
+            release.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    assert holding.wait(10)
+    threading.Timer(0.6, release.set).start()  # three busy timeouts
+    refusal = PermissionDenied(
+        "Your role may not read this.", action="patient.read", user_id=7, username="aud",
+        role="auditor",
+    )  # fmt: skip
+    with (
+        pytest.raises(PermissionDenied),
+        transaction.action(factory, actor=SYSTEM, clock=SystemClock(), read_only=True),
+    ):
+        raise refusal
+    t.join(10)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT actor_username FROM audit_event WHERE action = 'permission.denied'")
+        ).all()
+    assert [r[0] for r in rows] == ["aud"]
+    engine.dispose()

@@ -23,7 +23,7 @@ def monitor_gateway(
     (PID-3 = MRN at the user's site). A message that cannot be parsed or matched is
     answered AE/AR and kept for review (API: /api/v1/hl7/inbox); nothing is dropped.
     On SQLite, run the listener inside the web server instead (``exoneb serve
-    --hl7-port``) so live charts are woken at once rather than at their 1 s re-read.
+    --hl7-port``) so live charts are woken at once rather than at their 5 s re-read.
     """
     from exoneb.cli.common import system_action
     from exoneb.core.clock import SystemClock
