@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -318,12 +318,28 @@ def bench_push(url: str, every_s: int = 1, seconds: int = TICKS) -> dict[str, li
             monitoring.ingest_batch(ctx=ctx, settings=settings, session_id=sid,
                                     data=ObservationBatchIn(device_id="bench-ox",
                                                             observations=history))  # fmt: skip
+    with served(url) as (base, pid, logged):
+        out = asyncio.run(_push_run(base, ids, desaturating, pid, every_s, seconds))
+    errors = [line for line in logged if line.startswith("unhandled error")]
+    if errors:
+        print(f"  the server logged {len(errors)} unhandled errors, e.g. {errors[0].strip()}")
+    return out
+
+
+@contextmanager
+def served(url: str, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, int, list[str]]]:
+    """The web app on ``url`` in a subprocess (``--serve``), ready, until the block ends.
+
+    Yields its base URL, its pid (for its CPU) and a list that holds the lines
+    it wrote to stderr once it has stopped (its logged errors, for the report).
+    """
     port = _free_port()
-    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below) the server's errors, counted
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below) the server's errors
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", url, str(port)], cwd=ROOT, stderr=log,
+        [sys.executable, __file__, "--serve", url, str(port)], cwd=ROOT, env=env, stderr=log,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    logged: list[str] = []
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -334,14 +350,12 @@ def bench_push(url: str, every_s: int = 1, seconds: int = TICKS) -> dict[str, li
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
-        return asyncio.run(_push_run(base, ids, desaturating, server.pid, every_s, seconds))
+        yield base, server.pid, logged
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.seek(0)
-        errors = [line for line in log if line.startswith("unhandled error")]
-        if errors:
-            print(f"  the server logged {len(errors)} unhandled errors, e.g. {errors[0].strip()}")
+        logged.extend(log.read().splitlines())
         log.close()
 
 

@@ -37,13 +37,11 @@ import cProfile
 import io
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -52,7 +50,6 @@ from bench_monitoring import (
     DESATURATING,
     HISTORY_S,
     PASSWORD,
-    ROOT,
     SESSIONS,
     TICKS,
     USERNAME,
@@ -64,6 +61,7 @@ from bench_monitoring import (
     _q,
     _settings,
     _setup,
+    served,
     throwaway_postgres,
 )
 from exoneb.core import transaction
@@ -75,7 +73,6 @@ from exoneb.monitoring import service as monitoring
 from exoneb.monitoring.mllp import MllpDecoder, MllpFrame, encode_frame
 from exoneb.monitoring.schemas import ObservationBatchIn
 
-BENCH_MONITORING = Path(__file__).resolve().parent / "bench_monitoring.py"
 LOW_SPO2, NORMAL_SPO2 = 86.0, 96.0
 
 
@@ -231,33 +228,13 @@ def _utc(value: datetime | str) -> datetime:
 def bench_mllp(url: str) -> tuple[dict[str, list[float]], int, list[str]]:
     """One run: the server with its in-process listener, the charts, the monitors."""
     ids, desaturating, first_at = _seeded(url)
-    port, hl7_port = _free_port(), _free_port()
+    hl7_port = _free_port()
     env = os.environ | {"EXONEB_HL7_PORT": str(hl7_port), "EXONEB_HL7_USER": USERNAME}
-    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below) the server's errors, counted
-    server = subprocess.Popen(
-        [sys.executable, str(BENCH_MONITORING), "--serve", url, str(port)], cwd=ROOT, env=env,
-        stderr=log,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with served(url, env) as (base, pid, lines):
         monitors, charts, cpu_s = asyncio.run(
-            _run(base, hl7_port, ids, desaturating, first_at, server.pid)
+            _run(base, hl7_port, ids, desaturating, first_at, pid)
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.seek(0)
-        logged = log.read()
-        log.close()
+    logged = "\n".join(lines)
     out = _latencies(url, monitors, charts)
     out["server CPU per reading"] = [cpu_s / max(1, len(monitors.sent))]
     errors = [line for line in logged.splitlines() if line.startswith(("sqlalchemy.", "psycopg."))]
