@@ -471,10 +471,10 @@ def evaluate_alerts(
         ).where(AlertState.session_id == session.id)
     ).first()  # plain columns, no ORM object: this runs with every reading
     now = ctx.clock.now()
-    before = _usable_state(state, basis, fresh)
-    if before is not None and fresh is not None and state is not None:
+    usable = _usable_state(state, basis, fresh)
+    if usable is not None and fresh is not None:
+        before, ids = usable
         advanced = rules.advance(before, fresh[0], base, params)
-        ids = {rid: int(i) for rid, i in state.alert_ids.items()}
         raised = _store_continued(ctx, session, before, advanced, ids, now)
     else:
         advanced, ids, raised = _evaluate_window(
@@ -500,8 +500,8 @@ def _usable_state(
     state: Row[Any] | None,
     basis: str,
     fresh: tuple[list[rules.Observation], int, int] | None,
-) -> rules.AlertTracker | None:
-    """The stored tracker, when the new readings can simply continue it (else ``None``)."""
+) -> tuple[rules.AlertTracker, dict[str, int]] | None:
+    """The stored tracker and its alerts' ids, when the new readings can simply continue it."""
     if fresh is None or state is None or state.basis != basis:
         return None
     if min(o.at for o in fresh[0]) < as_utc(state.last_at):
@@ -513,7 +513,7 @@ def _usable_state(
         return None
     if not set(tracker.raised_onsets()) <= set(ids):
         return None  # a raised run without its stored alert: rebuild from the stored rows
-    return tracker
+    return tracker, ids
 
 
 def _open_onsets(state: Row[Any] | None) -> list[datetime]:
